@@ -1,0 +1,114 @@
+//! CGI output (what php-fpm writes to FastCGI stdout) → [`HttpResponse`]. Pure.
+//!
+//! Headers are read line by line up to the first empty line; the rest is the body, untouched. `Status:`
+//! sets the code; every other header keeps PHP's spelling and every repeated value.
+
+use bytes::BytesMut;
+
+use crate::http::{Header, HttpResponse};
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CgiError {
+    #[error("php-fpm's output has no end of headers (no empty line)")]
+    NoHeaderEnd,
+    #[error("php-fpm's output has a header line without a colon: {0:?}")]
+    BadHeaderLine(String),
+    #[error("php-fpm's output has an invalid Status header: {0:?}")]
+    BadStatus(String),
+}
+
+pub fn parse(mut out: BytesMut) -> Result<HttpResponse, CgiError> {
+    let mut response = HttpResponse::new(200);
+    let mut status_set = false;
+    let mut at = 0;
+    let body_start = loop {
+        let Some(nl) = out[at..].iter().position(|b| *b == b'\n') else {
+            return Err(CgiError::NoHeaderEnd);
+        };
+        let line = &out[at..at + nl];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        at += nl + 1;
+        if line.is_empty() {
+            break at;
+        }
+        let colon = line
+            .iter()
+            .position(|b| *b == b':')
+            .ok_or_else(|| CgiError::BadHeaderLine(String::from_utf8_lossy(line).into_owned()))?;
+        let name = String::from_utf8_lossy(line[..colon].trim_ascii()).into_owned();
+        let value = line[colon + 1..].trim_ascii();
+        if name.eq_ignore_ascii_case("status") {
+            let text = String::from_utf8_lossy(value);
+            let (code, reason) = text.split_once(' ').unwrap_or((&text, ""));
+            response.status = code
+                .parse::<u16>()
+                .ok()
+                .filter(|c| (100..=999).contains(c))
+                .ok_or_else(|| CgiError::BadStatus(text.to_string()))?;
+            let reason = reason.trim();
+            response.reason = (!reason.is_empty()).then(|| reason.to_owned());
+            status_set = true;
+        } else {
+            response.headers.push(Header::new(name, value));
+        }
+    };
+    // RFC 3875: a Location without a Status is a redirect.
+    if !status_set && response.header("location").is_some() {
+        response.status = 302;
+    }
+    let _ = out.split_to(body_start);
+    response.body = out.freeze();
+    Ok(response)
+}
+
+/// Splits FastCGI stderr content into lines for the log, dropping empty ones.
+pub fn stderr_lines(content: &[u8]) -> impl Iterator<Item = std::borrow::Cow<'_, str>> {
+    content
+        .split(|b| *b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .filter(|l| !l.trim_ascii().is_empty())
+        .map(String::from_utf8_lossy)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &[u8]) -> Result<HttpResponse, CgiError> {
+        parse(BytesMut::from(s))
+    }
+
+    #[test]
+    fn status_headers_and_body() {
+        let r = p(b"Status: 404 Not Found\r\nX-Powered-By: x\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nContent-type: text/html\r\n\r\nbody\r\n\r\nmore")
+            .expect("parses");
+        assert_eq!(r.status, 404);
+        assert_eq!(r.reason.as_deref(), Some("Not Found"));
+        let names: Vec<&str> = r.headers.iter().map(|h| h.name.as_str()).collect();
+        assert_eq!(names, ["X-Powered-By", "Set-Cookie", "Set-Cookie", "Content-type"]);
+        assert_eq!(&r.body[..], b"body\r\n\r\nmore");
+    }
+
+    #[test]
+    fn defaults_and_redirects() {
+        assert_eq!(p(b"Content-Type: text/plain\n\nhi").expect("ok").status, 200);
+        assert_eq!(p(b"Location: /x\r\n\r\n").expect("ok").status, 302);
+        assert_eq!(p(b"Status: 301\r\nLocation: /x\r\n\r\n").expect("ok").status, 301);
+        assert_eq!(p(b"\r\n").expect("ok").body.len(), 0);
+    }
+
+    #[test]
+    fn malformed_output_is_an_error_not_a_panic() {
+        assert_eq!(p(b""), Err(CgiError::NoHeaderEnd));
+        assert_eq!(p(b"Content-Type: text/html\r\nbody without end"), Err(CgiError::NoHeaderEnd));
+        assert!(matches!(p(b"garbage\r\n\r\n"), Err(CgiError::BadHeaderLine(_))));
+        assert!(matches!(p(b"Status: abc\r\n\r\n"), Err(CgiError::BadStatus(_))));
+        assert!(matches!(p(b"Status: 99999\r\n\r\n"), Err(CgiError::BadStatus(_))));
+    }
+
+    #[test]
+    fn stderr_is_split_into_lines() {
+        let lines: Vec<_> = stderr_lines(b"PHP Warning: a\nPHP Notice: b\r\n\n").collect();
+        assert_eq!(lines, ["PHP Warning: a", "PHP Notice: b"]);
+    }
+}

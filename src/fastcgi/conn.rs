@@ -1,0 +1,122 @@
+//! One kept-alive FastCGI connection to php-fpm: write a request in one go, read records until
+//! END_REQUEST. STDERR records are handed to the caller as they arrive (so PHP's messages reach the logs
+//! even when the request later times out); STDOUT is collected up to a cap and drained past it, so an
+//! oversized response neither exhausts memory nor leaves the connection out of step.
+
+use std::io;
+use std::path::Path;
+
+use bytes::{Buf, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::UnixStream;
+
+use super::wire::{EndRequest, RecordHeader, RecordType, HEADER_LEN};
+
+/// The request id we use: one request at a time per connection.
+pub const REQUEST_ID: u16 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FcgiError {
+    #[error("cannot connect to php-fpm at {path}: {source}")]
+    Connect { path: String, source: io::Error },
+    #[error("writing the request to php-fpm failed: {0}")]
+    Write(io::Error),
+    #[error("reading php-fpm's answer failed: {0}")]
+    Read(io::Error),
+    #[error("php-fpm closed the connection before the end of the response (the worker died or was killed)")]
+    Closed,
+    #[error("php-fpm sent a malformed FastCGI record: {0}")]
+    Protocol(&'static str),
+}
+
+/// What php-fpm answered.
+#[derive(Debug)]
+pub struct Output {
+    pub stdout: BytesMut,
+    /// Bytes of stdout dropped past the cap.
+    pub dropped: usize,
+    pub end: EndRequest,
+}
+
+pub struct Connection {
+    stream: UnixStream,
+    buf: BytesMut,
+}
+
+impl Connection {
+    pub async fn connect(path: &Path) -> Result<Self, FcgiError> {
+        let stream = UnixStream::connect(path)
+            .await
+            .map_err(|source| FcgiError::Connect { path: path.display().to_string(), source })?;
+        Ok(Self::from_stream(stream))
+    }
+
+    pub fn from_stream(stream: UnixStream) -> Self {
+        Self { stream, buf: BytesMut::with_capacity(64 * 1024) }
+    }
+
+    /// Sends an encoded request and reads the answer. `on_stderr` gets each STDERR record's content.
+    pub async fn execute(
+        &mut self,
+        request: &[u8],
+        max_stdout: usize,
+        mut on_stderr: impl FnMut(&[u8]),
+    ) -> Result<Output, FcgiError> {
+        self.stream.write_all(request).await.map_err(FcgiError::Write)?;
+        let mut stdout = BytesMut::new();
+        let mut dropped = 0usize;
+        loop {
+            let header = self.fill_header().await?;
+            if header.version != super::wire::VERSION {
+                return Err(FcgiError::Protocol("unknown version"));
+            }
+            self.fill(HEADER_LEN + header.body_len()).await?;
+            self.buf.advance(HEADER_LEN);
+            let content = self.buf.split_to(header.content_length as usize);
+            self.buf.advance(header.padding_length as usize);
+            if header.request_id != REQUEST_ID {
+                continue;
+            }
+            match header.kind {
+                Some(RecordType::Stdout) => {
+                    let room = max_stdout.saturating_sub(stdout.len());
+                    if content.len() <= room {
+                        if stdout.is_empty() {
+                            stdout = content;
+                        } else {
+                            stdout.extend_from_slice(&content);
+                        }
+                    } else {
+                        stdout.extend_from_slice(&content[..room]);
+                        dropped += content.len() - room;
+                    }
+                }
+                Some(RecordType::Stderr) => on_stderr(&content),
+                Some(RecordType::EndRequest) => {
+                    let end = EndRequest::parse(&content).ok_or(FcgiError::Protocol("short END_REQUEST"))?;
+                    return Ok(Output { stdout, dropped, end });
+                }
+                _ => {}
+            }
+        }
+    }
+
+    async fn fill_header(&mut self) -> Result<RecordHeader, FcgiError> {
+        self.fill(HEADER_LEN).await?;
+        let bytes: &[u8; HEADER_LEN] =
+            self.buf[..HEADER_LEN].try_into().map_err(|_| FcgiError::Protocol("short header"))?;
+        Ok(RecordHeader::parse(bytes))
+    }
+
+    /// Reads until the buffer holds at least `n` bytes.
+    async fn fill(&mut self, n: usize) -> Result<(), FcgiError> {
+        while self.buf.len() < n {
+            self.buf.reserve((n - self.buf.len()).max(64 * 1024));
+            let read = self.stream.read_buf(&mut self.buf).await.map_err(FcgiError::Read)?;
+            if read == 0 {
+                return Err(FcgiError::Closed);
+            }
+        }
+        Ok(())
+    }
+}

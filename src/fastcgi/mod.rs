@@ -1,0 +1,8 @@
+//! FastCGI: the wire format (no I/O), the CGI params built from a request, and the connection to php-fpm.
+
+pub mod conn;
+pub mod params;
+pub mod wire;
+
+pub use conn::{Connection, FcgiError, Output};
+pub use params::Params;

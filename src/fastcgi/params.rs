@@ -1,0 +1,273 @@
+//! CGI params from (request, route, site, invocation): what PHP sees in `$_SERVER`. Pure.
+//!
+//! Server variables come only from the event source and our own configuration. Client headers become
+//! `HTTP_*` and nothing else: a header whose name has `_` or any non-token byte is dropped (so
+//! `X_Forwarded_For` cannot shadow `X-Forwarded-For`), and `Proxy` never becomes `HTTP_PROXY` (httpoxy).
+
+use std::borrow::Cow;
+
+use percent_encoding::{percent_encode, AsciiSet, CONTROLS};
+
+use crate::http::HttpRequest;
+use crate::lambda::events::is_token_byte;
+use crate::router::Script;
+
+/// What the runtime knows about the invocation (from the Runtime API's `/next` headers).
+#[derive(Debug, Clone, Default)]
+pub struct InvocationInfo {
+    pub request_id: String,
+    pub deadline_ms: Option<u64>,
+    pub function_arn: String,
+    pub trace_id: Option<String>,
+}
+
+/// Site-wide values that do not change per request.
+#[derive(Debug, Clone)]
+pub struct Site {
+    pub document_root: String,
+    pub server_software: String,
+}
+
+impl Site {
+    pub fn new(document_root: String) -> Self {
+        Self { document_root, server_software: concat!("lambda-fpm/", env!("CARGO_PKG_VERSION")).into() }
+    }
+}
+
+/// Ordered CGI params; names are ASCII by construction, values are bytes.
+#[derive(Debug, Default, Clone)]
+pub struct Params(Vec<(Cow<'static, str>, Vec<u8>)>);
+
+/// Bytes that cannot stand in a URI as sent: they are percent-encoded in `REQUEST_URI`; `%` is kept so an
+/// already-encoded path passes unchanged.
+const URI_UNSAFE: &AsciiSet =
+    &CONTROLS.add(b' ').add(b'"').add(b'<').add(b'>').add(b'\\').add(b'^').add(b'`').add(b'{').add(b'|').add(b'}');
+
+impl Params {
+    pub fn build(
+        req: &HttpRequest,
+        script: &Script,
+        site: &Site,
+        invocation: &InvocationInfo,
+        request_context: Option<&str>,
+    ) -> Self {
+        let mut p = Params(Vec::with_capacity(32 + req.headers.len()));
+        let forwarded_proto = req.header_str("x-forwarded-proto").map(|v| v.trim().to_ascii_lowercase());
+        let https = forwarded_proto.as_deref() != Some("http");
+        let port = req
+            .header_str("x-forwarded-port")
+            .map(str::trim)
+            .filter(|v| !v.is_empty() && v.len() <= 5 && v.bytes().all(|b| b.is_ascii_digit()))
+            .map(str::to_owned)
+            .unwrap_or_else(|| "443".into());
+        let host = req.header("host").map(sanitize_value).unwrap_or_default();
+        let server_name = server_name(&host);
+
+        let uri_path: String = percent_encode(req.path.as_bytes(), URI_UNSAFE).collect();
+        let mut request_uri = uri_path.into_bytes();
+        if !req.query.is_empty() {
+            request_uri.push(b'?');
+            request_uri.extend_from_slice(req.query.as_bytes());
+        }
+
+        p.add("GATEWAY_INTERFACE", "CGI/1.1");
+        p.add("SERVER_SOFTWARE", site.server_software.as_bytes());
+        p.add("SERVER_PROTOCOL", req.protocol.as_bytes());
+        p.add("REQUEST_METHOD", req.method.as_bytes());
+        p.add("REQUEST_URI", request_uri);
+        p.add("DOCUMENT_URI", req.path.as_bytes());
+        p.add("QUERY_STRING", req.query.as_bytes());
+        p.add("SCRIPT_FILENAME", script.filename.as_os_str().as_encoded_bytes());
+        p.add("SCRIPT_NAME", script.name.as_bytes());
+        if let Some(info) = &script.path_info {
+            p.add("PATH_INFO", info.as_bytes());
+            p.add("PATH_TRANSLATED", format!("{}{}", site.document_root, info));
+        }
+        p.add("DOCUMENT_ROOT", site.document_root.as_bytes());
+        p.add("SERVER_NAME", server_name);
+        p.add("SERVER_PORT", port);
+        p.add("SERVER_ADDR", "127.0.0.1");
+        p.add("REMOTE_ADDR", req.client_ip.as_deref().unwrap_or("127.0.0.1"));
+        if https {
+            p.add("HTTPS", "on");
+            p.add("REQUEST_SCHEME", "https");
+        } else {
+            p.add("REQUEST_SCHEME", "http");
+        }
+        p.add("REDIRECT_STATUS", "200");
+        if let Some(ct) = req.header("content-type") {
+            p.add("CONTENT_TYPE", sanitize_value(ct));
+        }
+        if !req.body.is_empty() {
+            p.add("CONTENT_LENGTH", req.body.len().to_string());
+        }
+        p.add_headers(req);
+        p.add("LAMBDA_INVOCATION_CONTEXT", invocation_context(invocation));
+        p.add("LAMBDA_REQUEST_CONTEXT", request_context.unwrap_or("{}"));
+        if let Some(trace) = &invocation.trace_id {
+            p.add("_X_AMZN_TRACE_ID", trace.as_bytes());
+        }
+        p
+    }
+
+    fn add(&mut self, name: &'static str, value: impl Into<Vec<u8>>) {
+        self.0.push((Cow::Borrowed(name), value.into()));
+    }
+
+    fn add_headers(&mut self, req: &HttpRequest) {
+        let first_header = self.0.len();
+        for header in &req.headers {
+            let name = header.name.as_bytes();
+            if name.is_empty() || name.contains(&b'_') || !name.iter().all(|b| is_token_byte(*b)) {
+                continue;
+            }
+            if header.name.eq_ignore_ascii_case("proxy") {
+                continue;
+            }
+            let mut cgi = String::with_capacity(5 + name.len());
+            cgi.push_str("HTTP_");
+            cgi.extend(name.iter().map(|b| if *b == b'-' { '_' } else { b.to_ascii_uppercase() as char }));
+            let value = sanitize_value(&header.value);
+            match self.0[first_header..].iter_mut().find(|(n, _)| *n == cgi) {
+                Some((_, existing)) => {
+                    existing.extend_from_slice(if cgi == "HTTP_COOKIE" { b"; " } else { b", " });
+                    existing.extend_from_slice(&value);
+                }
+                None => self.0.push((Cow::Owned(cgi), value)),
+            }
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_slice())
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.0.iter().map(|(n, v)| (n.as_ref(), v.as_slice()))
+    }
+
+    /// The FastCGI PARAMS stream content.
+    pub fn encode(&self) -> Vec<u8> {
+        let size: usize = self.0.iter().map(|(n, v)| n.len() + v.len() + 8).sum();
+        let mut out = Vec::with_capacity(size);
+        for (name, value) in &self.0 {
+            super::wire::push_pair(&mut out, name.as_bytes(), value);
+        }
+        out
+    }
+}
+
+/// Header bytes pass through except NUL, CR and LF, which become spaces: PHP copies params into C
+/// strings (`getenv`), and a line break in a value would let it split log lines or headers it echoes.
+fn sanitize_value(value: &[u8]) -> Vec<u8> {
+    value.iter().map(|b| if matches!(b, 0 | b'\r' | b'\n') { b' ' } else { *b }).collect()
+}
+
+/// The Host header without its port (`[::1]:8080` → `[::1]`); `localhost` when there is none.
+fn server_name(host: &[u8]) -> Vec<u8> {
+    let host = host.trim_ascii();
+    let end = if host.starts_with(b"[") {
+        host.iter().position(|b| *b == b']').map_or(host.len(), |i| i + 1)
+    } else {
+        host.iter().position(|b| *b == b':').unwrap_or(host.len())
+    };
+    match &host[..end] {
+        [] => b"localhost".to_vec(),
+        name => name.to_vec(),
+    }
+}
+
+fn invocation_context(inv: &InvocationInfo) -> Vec<u8> {
+    let value = serde_json::json!({
+        "awsRequestId": inv.request_id,
+        "deadlineMs": inv.deadline_ms,
+        "invokedFunctionArn": inv.function_arn,
+        "traceId": inv.trace_id,
+    });
+    value.to_string().into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::Header;
+    use std::path::PathBuf;
+
+    fn request(headers: &[(&str, &str)]) -> HttpRequest {
+        HttpRequest {
+            method: "GET".into(),
+            path: "/a b/ü".into(),
+            query: "x=1&y=%20".into(),
+            headers: headers.iter().map(|(n, v)| Header::new(*n, v.as_bytes())).collect(),
+            client_ip: Some("203.0.113.9".into()),
+            protocol: "HTTP/1.1".into(),
+            ..Default::default()
+        }
+    }
+
+    fn build(req: &HttpRequest) -> Params {
+        let script = Script { filename: PathBuf::from("/var/task/public/index.php"), name: "/index.php".into(), path_info: None };
+        let inv = InvocationInfo { request_id: "id-1".into(), deadline_ms: Some(5), function_arn: "arn".into(), trace_id: Some("Root=1".into()) };
+        Params::build(req, &script, &Site::new("/var/task/public".into()), &inv, Some(r#"{"stage":"$default"}"#))
+    }
+
+    fn get<'a>(p: &'a Params, name: &str) -> Option<&'a str> {
+        p.get(name).map(|v| std::str::from_utf8(v).expect("utf8"))
+    }
+
+    #[test]
+    fn server_variables_come_from_the_request_and_site() {
+        let p = build(&request(&[("Host", "example.com:8443"), ("X-Forwarded-Port", "8443")]));
+        assert_eq!(get(&p, "REQUEST_URI"), Some("/a%20b/%C3%BC?x=1&y=%20"));
+        assert_eq!(get(&p, "QUERY_STRING"), Some("x=1&y=%20"));
+        assert_eq!(get(&p, "SERVER_NAME"), Some("example.com"));
+        assert_eq!(get(&p, "HTTP_HOST"), Some("example.com:8443"));
+        assert_eq!(get(&p, "SERVER_PORT"), Some("8443"));
+        assert_eq!(get(&p, "HTTPS"), Some("on"));
+        assert_eq!(get(&p, "REMOTE_ADDR"), Some("203.0.113.9"));
+        assert_eq!(get(&p, "SCRIPT_NAME"), Some("/index.php"));
+        assert_eq!(get(&p, "PATH_INFO"), None);
+        assert_eq!(get(&p, "CONTENT_TYPE"), None);
+        assert_eq!(get(&p, "CONTENT_LENGTH"), None);
+        assert_eq!(get(&p, "_X_AMZN_TRACE_ID"), Some("Root=1"));
+        assert!(get(&p, "SERVER_SOFTWARE").is_some_and(|s| s.starts_with("lambda-fpm/")));
+        let ctx: serde_json::Value = serde_json::from_slice(p.get("LAMBDA_INVOCATION_CONTEXT").expect("ctx")).expect("json");
+        assert_eq!(ctx["awsRequestId"], "id-1");
+        assert_eq!(ctx["deadlineMs"], 5);
+    }
+
+    #[test]
+    fn plain_http_and_default_port() {
+        let p = build(&request(&[("X-Forwarded-Proto", "http"), ("X-Forwarded-Port", "80; rm")]));
+        assert_eq!(get(&p, "HTTPS"), None);
+        assert_eq!(get(&p, "REQUEST_SCHEME"), Some("http"));
+        assert_eq!(get(&p, "SERVER_PORT"), Some("443"));
+        assert_eq!(get(&p, "SERVER_NAME"), Some("localhost"));
+    }
+
+    #[test]
+    fn headers_are_joined_and_forgeries_dropped() {
+        let p = build(&request(&[
+            ("Accept", "a"),
+            ("accept", "b"),
+            ("Cookie", "x=1"),
+            ("cookie", "y=2"),
+            ("Proxy", "http://evil"),
+            ("X_Forwarded_For", "1.1.1.1"),
+            ("Bad Header", "v"),
+            ("X-Crlf", "a\r\nInjected: 1"),
+        ]));
+        assert_eq!(get(&p, "HTTP_ACCEPT"), Some("a, b"));
+        assert_eq!(get(&p, "HTTP_COOKIE"), Some("x=1; y=2"));
+        assert_eq!(get(&p, "HTTP_PROXY"), None);
+        assert_eq!(get(&p, "HTTP_X_FORWARDED_FOR"), None);
+        assert_eq!(get(&p, "HTTP_X_CRLF"), Some("a  Injected: 1"));
+        assert!(p.iter().all(|(n, _)| !n.contains(' ')));
+    }
+
+    #[test]
+    fn ipv6_host_keeps_brackets() {
+        assert_eq!(server_name(b"[::1]:8080"), b"[::1]".to_vec());
+        assert_eq!(server_name(b"example.com"), b"example.com".to_vec());
+    }
+}

@@ -1,0 +1,412 @@
+//! Lambda HTTP events → [`HttpRequest`]: source detection and the per-source mapping rules.
+//!
+//! One pass of serde over the raw bytes into a struct that covers every HTTP event shape, borrowing
+//! strings where JSON has no escapes. Maps are read as ordered pairs (never a `HashMap`): header and query
+//! order reach PHP as the client sent them. `requestContext` is kept as raw JSON so PHP receives it
+//! verbatim in `LAMBDA_REQUEST_CONTEXT`.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::http::{Header, HttpRequest};
+
+/// Where an event came from; decides the response shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventSource {
+    /// API Gateway REST, or HTTP API with payload format 1.0 (same request and response shapes).
+    ApiGatewayV1,
+    /// HTTP API payload format 2.0, or a Function URL.
+    ApiGatewayV2,
+    /// Application Load Balancer; `multi_value` when the target group has multi-value headers on.
+    Alb { multi_value: bool },
+}
+
+/// An HTTP event, parsed.
+#[derive(Debug)]
+pub struct HttpEvent {
+    pub source: EventSource,
+    pub request: HttpRequest,
+    /// `requestContext` exactly as it arrived, for `LAMBDA_REQUEST_CONTEXT`.
+    pub request_context: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EventError {
+    #[error("the event is not valid JSON: {0}")]
+    InvalidJson(#[source] serde_json::Error),
+    #[error("the event looks like an HTTP event but a field has the wrong form: {0}")]
+    InvalidField(String),
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+impl EventError {
+    /// The `Lambda-Runtime-Function-Error-Type` to report.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            EventError::InvalidJson(_) | EventError::InvalidField(_) => "Runtime.InvalidEvent",
+            EventError::Unsupported(_) => "Runtime.UnsupportedEvent",
+        }
+    }
+}
+
+/// A request the event source delivered but that cannot be passed on (answered with a 400).
+#[derive(Debug, thiserror::Error)]
+pub enum BadRequest {
+    #[error("the body is marked isBase64Encoded but is not valid base64")]
+    InvalidBase64,
+}
+
+/// Parses an event. The outer `Result` says whether it is an HTTP event at all; the inner one whether
+/// the request in it can be served (a bad body is the client's fault and gets a 400 in the right shape).
+pub fn parse(event: &[u8]) -> Result<(HttpEvent, Result<(), BadRequest>), EventError> {
+    let first = event.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some() && first != Some(&b'{') {
+        // Valid JSON that is not an object can never be an HTTP event; say what it was.
+        return match serde_json::from_slice::<serde_json::Value>(event) {
+            Ok(value) => Err(EventError::Unsupported(format!(
+                "the event is a JSON {}, not an HTTP event object",
+                json_kind(&value)
+            ))),
+            Err(e) => Err(EventError::InvalidJson(e)),
+        };
+    }
+    let raw: RawEvent<'_> = serde_json::from_slice(event).map_err(|e| {
+        if e.is_data() {
+            EventError::InvalidField(e.to_string())
+        } else {
+            EventError::InvalidJson(e)
+        }
+    })?;
+    let context: RequestContext<'_> = match raw.request_context {
+        Some(rc) => serde_json::from_str(rc.get())
+            .map_err(|e| EventError::InvalidField(format!("requestContext: {e}")))?,
+        None => RequestContext::default(),
+    };
+    let source = detect(&raw, &context).ok_or_else(|| unsupported(event))?;
+    let request_context = raw.request_context.map(|rc| rc.get().to_owned());
+    let (request, body_ok) = to_request(source, raw, &context)?;
+    Ok((HttpEvent { source, request, request_context }, body_ok))
+}
+
+fn detect(raw: &RawEvent<'_>, context: &RequestContext<'_>) -> Option<EventSource> {
+    // Version first: some emulators put a stray `httpMethod` into v2 events.
+    if raw.version.as_deref() == Some("2.0") {
+        return Some(EventSource::ApiGatewayV2);
+    }
+    if context.elb.is_some() {
+        return Some(EventSource::Alb { multi_value: raw.multi_value_headers.is_some() });
+    }
+    raw.http_method.as_ref().map(|_| EventSource::ApiGatewayV1)
+}
+
+fn to_request(
+    source: EventSource,
+    raw: RawEvent<'_>,
+    context: &RequestContext<'_>,
+) -> Result<(HttpRequest, Result<(), BadRequest>), EventError> {
+    let method = match source {
+        EventSource::ApiGatewayV2 => context.http.as_ref().and_then(|h| h.method.clone()),
+        _ => raw.http_method.clone(),
+    }
+    .ok_or_else(|| EventError::InvalidField("the event has no HTTP method".into()))?;
+    if method.is_empty() || !method.bytes().all(is_token_byte) {
+        return Err(EventError::InvalidField(format!("the HTTP method {method:?} is not a token")));
+    }
+
+    let path = match source {
+        EventSource::ApiGatewayV2 => raw.raw_path.as_deref(),
+        _ => raw.path.as_deref(),
+    }
+    .unwrap_or("/");
+    let path = if path.starts_with('/') { path.to_owned() } else { format!("/{path}") };
+
+    let query = match source {
+        EventSource::ApiGatewayV2 => raw.raw_query_string.as_deref().unwrap_or("").to_owned(),
+        EventSource::Alb { .. } => join_query(&raw, false),
+        EventSource::ApiGatewayV1 => join_query(&raw, true),
+    };
+
+    let mut headers = Vec::new();
+    match (&raw.multi_value_headers, &raw.headers) {
+        // REST sends both; the multi-value form has every value. ALB sends exactly one of them.
+        (Some(multi), _) if source != EventSource::ApiGatewayV2 => {
+            for (name, values) in &multi.0 {
+                for value in values {
+                    headers.push(Header::new(name.as_ref(), value.as_bytes()));
+                }
+            }
+        }
+        (_, Some(single)) => {
+            for (name, value) in &single.0 {
+                headers.push(Header::new(name.as_ref(), value.as_bytes()));
+            }
+        }
+        _ => {}
+    }
+    if let Some(cookies) = raw.cookies.as_ref().filter(|c| !c.is_empty()) {
+        let joined: Vec<&str> = cookies.iter().map(|c| c.0.as_ref()).collect();
+        headers.push(Header::new("cookie", joined.join("; ")));
+    }
+
+    let client_ip = match source {
+        EventSource::ApiGatewayV1 => {
+            context.identity.as_ref().and_then(|i| i.source_ip.as_deref()).map(str::to_owned)
+        }
+        EventSource::ApiGatewayV2 => {
+            context.http.as_ref().and_then(|h| h.source_ip.as_deref()).map(str::to_owned)
+        }
+        // The load balancer appends the address it saw to whatever the client sent: trust only that.
+        EventSource::Alb { .. } => headers
+            .iter()
+            .rev()
+            .find(|h| h.name.eq_ignore_ascii_case("x-forwarded-for"))
+            .and_then(|h| String::from_utf8_lossy(&h.value).rsplit(',').next().map(|s| s.trim().to_owned()))
+            .filter(|s| !s.is_empty()),
+    };
+
+    let protocol = match source {
+        EventSource::ApiGatewayV2 => context.http.as_ref().and_then(|h| h.protocol.as_deref()),
+        EventSource::ApiGatewayV1 => context.protocol.as_deref(),
+        EventSource::Alb { .. } => None,
+    }
+    .filter(|p| is_http_version(p))
+    .unwrap_or("HTTP/1.1")
+    .to_owned();
+
+    let (body, body_ok) = match raw.body.as_deref() {
+        None | Some("") => (Bytes::new(), Ok(())),
+        Some(body) if raw.is_base64_encoded.unwrap_or(false) => match decode_base64(body) {
+            Some(bytes) => (Bytes::from(bytes), Ok(())),
+            None => (Bytes::new(), Err(BadRequest::InvalidBase64)),
+        },
+        Some(body) => (Bytes::copy_from_slice(body.as_bytes()), Ok(())),
+    };
+
+    let request = HttpRequest { method: method.into_owned(), path, query, headers, body, client_ip, protocol };
+    Ok((request, body_ok))
+}
+
+fn decode_base64(body: &str) -> Option<Vec<u8>> {
+    use base64::engine::{general_purpose::GeneralPurpose, DecodePaddingMode, GeneralPurposeConfig};
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    LENIENT.decode(body.as_bytes()).ok()
+}
+
+/// Everything but RFC 3986's unreserved characters gets percent-encoded (so a space is `%20`).
+const QUERY_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// REST / payload 1.0 hand us decoded parameters: re-encode them. ALB hands them over still encoded as
+/// the client sent them: join them untouched.
+fn join_query(raw: &RawEvent<'_>, encode: bool) -> String {
+    let mut query = String::new();
+    let mut push = |key: &str, value: &str| {
+        if !query.is_empty() {
+            query.push('&');
+        }
+        if encode {
+            query.extend(utf8_percent_encode(key, QUERY_COMPONENT));
+            query.push('=');
+            query.extend(utf8_percent_encode(value, QUERY_COMPONENT));
+        } else {
+            query.push_str(key);
+            query.push('=');
+            query.push_str(value);
+        }
+    };
+    if let Some(multi) = &raw.multi_value_query_string_parameters {
+        for (key, values) in &multi.0 {
+            for value in values {
+                push(key, value);
+            }
+        }
+    } else if let Some(single) = &raw.query_string_parameters {
+        for (key, value) in &single.0 {
+            push(key, value);
+        }
+    }
+    query
+}
+
+fn is_http_version(p: &str) -> bool {
+    let b = p.as_bytes();
+    p.len() <= 10 && p.starts_with("HTTP/") && b[5..].iter().all(|c| c.is_ascii_digit() || *c == b'.')
+}
+
+/// RFC 9110 `tchar`.
+pub fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+fn json_kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "boolean",
+        serde_json::Value::Number(_) => "number",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Array(_) => "array",
+        serde_json::Value::Object(_) => "object",
+    }
+}
+
+/// Names what arrived, so the log says "an SQS event" rather than "bad event". Only on the error path.
+fn unsupported(event: &[u8]) -> EventError {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(event) else {
+        return EventError::Unsupported("the event is not an HTTP event".into());
+    };
+    let source = map
+        .get("Records")
+        .and_then(|r| r.get(0))
+        .and_then(|r| r.get("eventSource").or_else(|| r.get("EventSource")))
+        .and_then(|s| s.as_str())
+        .map(str::to_owned)
+        .or_else(|| map.get("source").and_then(|s| s.as_str()).map(str::to_owned));
+    let mut keys: Vec<&str> = map.keys().map(String::as_str).take(8).collect();
+    if map.len() > keys.len() {
+        keys.push("…");
+    }
+    let what = match source {
+        Some(source) => format!("an event from {source}"),
+        None => format!("an event with keys [{}]", keys.join(", ")),
+    };
+    EventError::Unsupported(format!(
+        "lambda-fpm serves HTTP events (API Gateway, Function URLs, ALB) but received {what}"
+    ))
+}
+
+// ---- serde shapes ------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawEvent<'a> {
+    #[serde(borrow, default)]
+    version: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    http_method: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    path: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    raw_path: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    raw_query_string: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    headers: Option<Pairs<'a>>,
+    #[serde(borrow, default)]
+    multi_value_headers: Option<MultiPairs<'a>>,
+    #[serde(borrow, default)]
+    query_string_parameters: Option<Pairs<'a>>,
+    #[serde(borrow, default)]
+    multi_value_query_string_parameters: Option<MultiPairs<'a>>,
+    #[serde(borrow, default)]
+    cookies: Option<Vec<Str<'a>>>,
+    #[serde(borrow, default)]
+    body: Option<Cow<'a, str>>,
+    #[serde(default)]
+    is_base64_encoded: Option<bool>,
+    #[serde(borrow, default)]
+    request_context: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct RequestContext<'a> {
+    #[serde(default)]
+    elb: Option<de::IgnoredAny>,
+    #[serde(borrow, default)]
+    http: Option<ContextHttp<'a>>,
+    #[serde(borrow, default)]
+    identity: Option<Identity<'a>>,
+    #[serde(borrow, default)]
+    protocol: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ContextHttp<'a> {
+    #[serde(borrow, default)]
+    method: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    source_ip: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    protocol: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Identity<'a> {
+    #[serde(borrow, default)]
+    source_ip: Option<Cow<'a, str>>,
+}
+
+/// A string borrowed from the event when it has no escapes.
+#[derive(Deserialize)]
+struct Str<'a>(#[serde(borrow)] Cow<'a, str>);
+
+impl std::ops::Deref for Str<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A JSON object of strings, in document order; `null` values are skipped.
+struct Pairs<'a>(Vec<(Cow<'a, str>, Str<'a>)>);
+/// A JSON object of string arrays, in document order; `null` arrays and items are skipped.
+struct MultiPairs<'a>(Vec<(Cow<'a, str>, Vec<Str<'a>>)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Pairs<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Pairs<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of strings")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+                let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(8));
+                while let Some((k, v)) = map.next_entry::<Str<'de>, Option<Str<'de>>>()? {
+                    if let Some(v) = v {
+                        pairs.push((k.0, v));
+                    }
+                }
+                Ok(Pairs(pairs))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for MultiPairs<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = MultiPairs<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of string arrays")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+                let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(8));
+                while let Some((k, v)) = map.next_entry::<Str<'de>, Option<Vec<Option<Str<'de>>>>>()? {
+                    if let Some(v) = v {
+                        pairs.push((k.0, v.into_iter().flatten().collect()));
+                    }
+                }
+                Ok(MultiPairs(pairs))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
+#[cfg(test)]
+mod tests;

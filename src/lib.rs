@@ -1,0 +1,30 @@
+//! lambda-fpm: an AWS Lambda custom runtime that serves PHP apps through php-fpm.
+//!
+//! ```text
+//!  Runtime API ──/next──▶ lambda::runtime ──event bytes──▶ app::App::handle_event
+//!                                                          │
+//!   lambda::events  (source detection, event → http::HttpRequest)
+//!   router          (path × document root → script | static file | redirect | refusal)
+//!   static_files    (files answered without php-fpm)
+//!   fastcgi::params (request × route → CGI params)  ─▶ fastcgi::wire (encoding, no I/O)
+//!   php_fpm::Backend (kept-alive connection, deadline, recovery) ◀─▶ php_fpm::Supervisor (process)
+//!   cgi             (FastCGI stdout → http::HttpResponse; stderr → logs)
+//!   lambda::response (source × response → response JSON, size limits)
+//!                                                          │
+//!  Runtime API ◀──/response or /error───────────────────────┘
+//!
+//!  serve: local HTTP ──▶ v2 event ──▶ the same App::handle_event ──▶ v2 JSON ──▶ HTTP
+//! ```
+//! `config` is the only reader of the environment; `main` owns the process lifecycle and exit codes.
+
+pub mod app;
+pub mod cgi;
+pub mod config;
+pub mod fastcgi;
+pub mod http;
+pub mod lambda;
+pub mod logging;
+pub mod php_fpm;
+pub mod router;
+pub mod serve;
+pub mod static_files;

@@ -1,0 +1,7 @@
+//! php-fpm: the supervised process and the pool of kept-alive connections to it.
+
+pub mod backend;
+pub mod supervisor;
+
+pub use backend::{Backend, BackendError};
+pub use supervisor::{FpmError, FpmSettings, Supervisor};

@@ -1,0 +1,247 @@
+//! Starts php-fpm as a direct child in the foreground, drains its output into the logs, waits for its
+//! socket, kills stuck workers, and restarts it with a back-off so a php-fpm that cannot start never
+//! turns into a tight loop.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::net::UnixStream;
+use tokio::process::{Child, Command};
+
+/// How php-fpm is started; derived once from configuration.
+#[derive(Debug, Clone)]
+pub struct FpmSettings {
+    pub binary: PathBuf,
+    pub fpm_config: PathBuf,
+    pub php_ini: PathBuf,
+    /// `PHP_INI_SCAN_DIR`.
+    pub scan_dir: String,
+    pub socket: PathBuf,
+    /// The writable directory PHP uses (sessions, uploads, opcache file cache).
+    pub tmp: PathBuf,
+    pub workers: usize,
+    pub as_root: bool,
+    pub start_timeout: Duration,
+    pub opcache_revalidate: bool,
+    /// Extra environment for PHP (the layer's locale and gconv paths).
+    pub env: Vec<(String, String)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FpmError {
+    #[error("cannot start php-fpm ({binary}): {source}")]
+    Spawn { binary: String, source: std::io::Error },
+    #[error("php-fpm exited during start-up ({status}); check the php-fpm and php.ini settings. Its last output:\n{output}")]
+    Exited { status: String, output: String },
+    #[error("php-fpm did not open its socket {socket} within {timeout:?}. Its last output:\n{output}")]
+    NotReady { socket: String, timeout: Duration, output: String },
+    #[error("php-fpm is down; after {failures} failed starts the next attempt waits {wait:?}")]
+    BackingOff { failures: u32, wait: Duration },
+}
+
+pub struct Supervisor {
+    settings: FpmSettings,
+    child: Option<Child>,
+    recent: Arc<Mutex<VecDeque<String>>>,
+    failures: u32,
+    not_before: Option<Instant>,
+}
+
+const RECENT_LINES: usize = 20;
+
+impl Supervisor {
+    pub fn new(settings: FpmSettings) -> Self {
+        Self { settings, child: None, recent: Arc::default(), failures: 0, not_before: None }
+    }
+
+    pub fn settings(&self) -> &FpmSettings {
+        &self.settings
+    }
+
+    /// Spawns php-fpm; returns at once (see [`Supervisor::wait_ready`]).
+    pub fn spawn(&mut self) -> Result<(), FpmError> {
+        let s = &self.settings;
+        let _ = std::fs::remove_file(&s.socket);
+        let mut cmd = Command::new(&s.binary);
+        cmd.arg("--nodaemonize").arg("--fpm-config").arg(&s.fpm_config).arg("--php-ini").arg(&s.php_ini);
+        if s.as_root {
+            cmd.arg("--allow-to-run-as-root");
+        }
+        cmd.env("PHP_INI_SCAN_DIR", &s.scan_dir)
+            .env("LAMBDA_FPM_SOCKET", &s.socket)
+            .env("LAMBDA_FPM_WORKERS", s.workers.to_string())
+            .env("LAMBDA_FPM_TMP", &s.tmp)
+            .env("LAMBDA_FPM_OPCACHE_REVALIDATE", if s.opcache_revalidate { "1" } else { "0" })
+            .envs(s.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child =
+            cmd.spawn().map_err(|source| FpmError::Spawn { binary: s.binary.display().to_string(), source })?;
+        // Always drained: a full pipe would block php-fpm, and with it every request.
+        if let Some(out) = child.stdout.take() {
+            tokio::spawn(drain(out, self.recent.clone()));
+        }
+        if let Some(err) = child.stderr.take() {
+            tokio::spawn(drain(err, self.recent.clone()));
+        }
+        self.child = Some(child);
+        Ok(())
+    }
+
+    /// Waits until php-fpm accepts connections and returns the first one.
+    pub async fn wait_ready(&mut self) -> Result<UnixStream, FpmError> {
+        let started = Instant::now();
+        let mut pause = Duration::from_micros(500);
+        loop {
+            if let Some(status) = self.exited() {
+                // Let the drain tasks catch the last words.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                self.child = None;
+                return Err(FpmError::Exited { status, output: self.recent_output() });
+            }
+            if let Ok(stream) = UnixStream::connect(&self.settings.socket).await {
+                return Ok(stream);
+            }
+            if started.elapsed() > self.settings.start_timeout {
+                self.stop().await;
+                return Err(FpmError::NotReady {
+                    socket: self.settings.socket.display().to_string(),
+                    timeout: self.settings.start_timeout,
+                    output: self.recent_output(),
+                });
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(5));
+        }
+    }
+
+    /// Starts php-fpm and waits for it, counting failures for the back-off.
+    pub async fn start(&mut self) -> Result<UnixStream, FpmError> {
+        if let Some(not_before) = self.not_before {
+            let now = Instant::now();
+            if now < not_before {
+                return Err(FpmError::BackingOff { failures: self.failures, wait: not_before - now });
+            }
+        }
+        let result = match self.spawn() {
+            Ok(()) => self.wait_ready().await,
+            Err(e) => Err(e),
+        };
+        match &result {
+            Ok(_) => {
+                self.failures = 0;
+                self.not_before = None;
+            }
+            Err(_) => {
+                self.failures += 1;
+                let wait = Duration::from_millis(500u64 << self.failures.min(6)).min(Duration::from_secs(30));
+                self.not_before = Some(Instant::now() + wait);
+            }
+        }
+        result
+    }
+
+    /// Whether the master is alive (reaps it when it is not).
+    pub fn is_running(&mut self) -> bool {
+        match self.exited() {
+            Some(status) => {
+                tracing::error!(target: "lambda_fpm::php_fpm", "php-fpm exited ({status}); it will be restarted");
+                self.child = None;
+                false
+            }
+            None => self.child.is_some(),
+        }
+    }
+
+    fn exited(&mut self) -> Option<String> {
+        let child = self.child.as_mut()?;
+        match child.try_wait() {
+            Ok(Some(status)) => Some(status.to_string()),
+            Ok(None) => None,
+            Err(e) => Some(format!("cannot be waited for: {e}")),
+        }
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(Child::id)
+    }
+
+    /// SIGKILLs php-fpm's workers (the master starts fresh ones at once). Used when a script outlives
+    /// its deadline: the master stays, so no cold start.
+    pub fn kill_workers(&self) -> usize {
+        let Some(master) = self.pid() else { return 0 };
+        let pids = children(master);
+        for pid in &pids {
+            let _ = kill(Pid::from_raw(*pid), Signal::SIGKILL);
+        }
+        pids.len()
+    }
+
+    /// Stops php-fpm: SIGTERM, then SIGKILL after a second.
+    pub async fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else { return };
+        if let Some(pid) = child.id() {
+            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
+        }
+        if tokio::time::timeout(Duration::from_secs(1), child.wait()).await.is_err() {
+            let _ = child.kill().await;
+        }
+        let _ = std::fs::remove_file(&self.settings.socket);
+    }
+
+    fn recent_output(&self) -> String {
+        self.recent.lock().map(|lines| lines.iter().cloned().collect::<Vec<_>>().join("\n")).unwrap_or_default()
+    }
+}
+
+/// The pids of `pid`'s children, from /proc.
+fn children(pid: u32) -> Vec<i32> {
+    let direct = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .map(|s| s.split_whitespace().filter_map(|p| p.parse().ok()).collect::<Vec<i32>>());
+    if let Ok(pids) = direct {
+        return pids;
+    }
+    // Kernels without CONFIG_PROC_CHILDREN: scan for processes whose parent is `pid`.
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|child| {
+            std::fs::read_to_string(format!("/proc/{child}/stat")).ok().and_then(|stat| {
+                let after = stat.rsplit_once(')')?.1;
+                after.split_whitespace().nth(1)?.parse::<u32>().ok()
+            }) == Some(pid)
+        })
+        .collect()
+}
+
+async fn drain(stream: impl AsyncRead + Unpin, recent: Arc<Mutex<VecDeque<String>>>) {
+    // Bytes, not `lines()`: one invalid UTF-8 byte must not stop the draining (and so block php-fpm).
+    let mut reader = BufReader::new(stream);
+    let mut buf = Vec::with_capacity(1024);
+    loop {
+        buf.clear();
+        match reader.read_until(b'\n', &mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        let line = String::from_utf8_lossy(buf.trim_ascii_end());
+        if line.is_empty() {
+            continue;
+        }
+        crate::logging::php_line(&line, None);
+        if let Ok(mut recent) = recent.lock() {
+            if recent.len() == RECENT_LINES {
+                recent.pop_front();
+            }
+            recent.push_back(line.into_owned());
+        }
+    }
+}

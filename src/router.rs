@@ -1,0 +1,180 @@
+//! Request path × document root → what answers: a PHP script, a static file, a redirect, or a refusal.
+//!
+//! nginx's usual PHP set-up, as one function: existing `.php` files run (with `PATH_INFO` for
+//! `/file.php/extra`), directories run their index (after a 301 to the slash form), other existing files
+//! are static, everything else goes to the front controller with the original `REQUEST_URI`. It reads the
+//! file system (metadata only) but changes nothing.
+//!
+//! Refused whatever the encoding: paths that climb out of the root, NUL and backslashes, dotfiles and
+//! dot-directories (but `/.well-known/`), PHP source and backups, configured deny prefixes, and symlinks
+//! that lead outside the root. Only real `.php` files run, so `/image.jpg/x.php` is the front controller's.
+
+use std::path::{Path, PathBuf};
+
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTROLS};
+
+/// A PHP script to run and how PHP should see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Script {
+    pub filename: PathBuf,
+    /// Relative to the document root, with a leading `/`.
+    pub name: String,
+    pub path_info: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    Script(Script),
+    Static(PathBuf),
+    /// 301 to this location (a directory without its trailing slash).
+    Redirect(String),
+    /// Exists but is never served (dotfile, source, deny list, escaping symlink): 404.
+    Denied(&'static str),
+    /// The path cannot name anything under the root: 400.
+    BadRequest(&'static str),
+}
+
+#[derive(Debug, Clone)]
+pub struct Router {
+    /// Canonical (symlinks resolved).
+    pub document_root: PathBuf,
+    pub front_controller: Script,
+    pub index_files: Vec<String>,
+    /// Normalized path prefixes, like `/data`, matched at segment boundaries.
+    pub deny: Vec<String>,
+}
+
+/// Extensions of files that hold source or backups: never sent, never run.
+const SOURCE_SUFFIXES: &[&str] =
+    &[".phps", ".inc", "~", ".bak", ".orig", ".old", ".swp", ".swo", ".save", ".dist", ".php7", ".phtml"];
+
+const SEGMENT: &AsciiSet = &CONTROLS.add(b' ').add(b'"').add(b'#').add(b'%').add(b'?').add(b'<').add(b'>').add(b'`').add(b'{').add(b'}');
+
+impl Router {
+    pub fn route(&self, raw_path: &str, query: &str) -> Route {
+        let decoded = percent_decode_str(raw_path).collect::<Vec<u8>>();
+        if decoded.contains(&0) || decoded.contains(&b'\\') {
+            return Route::BadRequest("the path contains a NUL byte or a backslash");
+        }
+        let Ok(decoded) = String::from_utf8(decoded) else {
+            // Not a file name we could have; the app may still route it.
+            return Route::Script(self.front_controller.clone());
+        };
+        let mut segments: Vec<&str> = Vec::new();
+        for segment in decoded.split('/') {
+            match segment {
+                "" | "." => {}
+                ".." => {
+                    if segments.pop().is_none() {
+                        return Route::BadRequest("the path climbs out of the document root");
+                    }
+                }
+                s => segments.push(s),
+            }
+        }
+        let trailing_slash = decoded.ends_with('/');
+        let well_known = segments.first() == Some(&".well-known");
+        let skip = usize::from(well_known);
+        if segments.iter().skip(skip).any(|s| s.starts_with('.')) {
+            return Route::Denied("dotfiles and dot-directories are never served");
+        }
+        let normalized = format!("/{}", segments.join("/"));
+        if self.deny.iter().any(|d| under(&normalized, d)) {
+            return Route::Denied("the path is on the deny list (LAMBDA_FPM_DENY)");
+        }
+
+        let mut current = self.document_root.clone();
+        for (i, segment) in segments.iter().enumerate() {
+            current.push(segment);
+            let Ok(meta) = std::fs::metadata(&current) else {
+                return Route::Script(self.front_controller.clone());
+            };
+            if meta.is_dir() {
+                continue;
+            }
+            if !meta.is_file() {
+                return Route::Denied("not a regular file");
+            }
+            let rest = &segments[i + 1..];
+            let name = format!("/{}", segments[..=i].join("/"));
+            if !rest.is_empty() {
+                // `/file.php/extra` runs the script; `/image.jpg/x.php` is not a script.
+                if !segment.ends_with(".php") {
+                    return Route::Script(self.front_controller.clone());
+                }
+                let mut info = format!("/{}", rest.join("/"));
+                if trailing_slash {
+                    info.push('/');
+                }
+                return self.checked_script(current, name, Some(info));
+            }
+            if segment.ends_with(".php") {
+                return self.checked_script(current, name, None);
+            }
+            if SOURCE_SUFFIXES.iter().any(|s| segment.ends_with(s)) {
+                return Route::Denied("PHP source and backup files are never served");
+            }
+            return self.checked(current, Route::Static);
+        }
+
+        // The path names a directory (or the root).
+        if !segments.is_empty() && !trailing_slash {
+            let mut location: String =
+                segments.iter().flat_map(|s| ["/".into(), utf8_percent_encode(s, SEGMENT).to_string()]).collect();
+            location.push('/');
+            if !query.is_empty() {
+                location.push('?');
+                location.push_str(query);
+            }
+            return Route::Redirect(location);
+        }
+        for index in &self.index_files {
+            let file = current.join(index);
+            if file.is_file() {
+                let name = if segments.is_empty() { format!("/{index}") } else { format!("{normalized}/{index}") };
+                return if index.ends_with(".php") {
+                    self.checked_script(file, name, None)
+                } else {
+                    self.checked(file, Route::Static)
+                };
+            }
+        }
+        Route::Script(self.front_controller.clone())
+    }
+
+    fn checked_script(&self, filename: PathBuf, name: String, path_info: Option<String>) -> Route {
+        self.checked(filename, |filename| Route::Script(Script { filename, name, path_info }))
+    }
+
+    /// Resolves symlinks and refuses anything that ends up outside the document root.
+    fn checked(&self, path: PathBuf, make: impl FnOnce(PathBuf) -> Route) -> Route {
+        match std::fs::canonicalize(&path) {
+            Ok(real) if real.starts_with(&self.document_root) => make(path),
+            Ok(_) => Route::Denied("a symlink leads outside the document root"),
+            Err(_) => Route::Script(self.front_controller.clone()),
+        }
+    }
+}
+
+/// Whether `path` is `prefix` or below it, at a segment boundary.
+fn under(path: &str, prefix: &str) -> bool {
+    let prefix = prefix.trim_end_matches('/');
+    prefix.is_empty() || path == prefix || path.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Normalizes a deny entry from configuration to `/segment/segment`.
+pub fn normalize_prefix(entry: &str) -> Option<String> {
+    let segments: Vec<&str> = entry.split('/').filter(|s| !s.is_empty() && *s != ".").collect();
+    (!segments.is_empty()).then(|| format!("/{}", segments.join("/")))
+}
+
+/// `SCRIPT_NAME` for the front controller: its path relative to the document root.
+pub fn script_name(document_root: &Path, handler: &Path) -> String {
+    match handler.strip_prefix(document_root) {
+        Ok(rel) => format!("/{}", rel.display()),
+        Err(_) => format!("/{}", handler.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()),
+    }
+}
+
+#[cfg(test)]
+mod tests;

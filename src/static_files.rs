@@ -1,0 +1,200 @@
+//! Static files, answered by the runtime without php-fpm: content type, validators (ETag,
+//! Last-Modified, 304), HEAD, Cache-Control and gzip for compressible types.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::time::UNIX_EPOCH;
+
+use bytes::Bytes;
+
+use crate::http::{is_textual_content_type, HttpRequest, HttpResponse};
+
+#[derive(Debug, Clone, Default)]
+pub struct StaticConfig {
+    /// `Cache-Control` for static files; none when unset.
+    pub cache_control: Option<String>,
+}
+
+/// Files larger than this are refused before being read: even gzip would rarely bring them under
+/// Lambda's response limit, and reading them would only cost memory.
+const MAX_FILE: u64 = 16 * 1024 * 1024;
+/// Below this, compression is not worth its CPU.
+const MIN_GZIP: usize = 1024;
+
+pub fn serve(path: &Path, req: &HttpRequest, config: &StaticConfig) -> HttpResponse {
+    if !matches!(req.method.as_str(), "GET" | "HEAD") {
+        return HttpResponse::text(405, "405 Method Not Allowed").with_header("Allow", "GET, HEAD");
+    }
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(_) => return HttpResponse::text(404, "404 Not Found"),
+    };
+    if meta.len() > MAX_FILE {
+        return HttpResponse::text(
+            502,
+            &format!(
+                "502 Bad Gateway\nThis file is {} bytes, too large for a Lambda response; serve it from S3 or a CDN.",
+                meta.len()
+            ),
+        );
+    }
+    let modified = meta.modified().unwrap_or(UNIX_EPOCH);
+    let secs = modified.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let etag = format!("\"{:x}-{:x}\"", secs, meta.len());
+    let last_modified = httpdate::fmt_http_date(modified);
+    let content_type = content_type(path);
+
+    let mut response = HttpResponse::new(200);
+    if not_modified(req, &etag, secs) {
+        response.status = 304;
+    }
+    response.headers.push(crate::http::Header::new("Content-Type", content_type.as_bytes()));
+    response.headers.push(crate::http::Header::new("Last-Modified", last_modified));
+    response.headers.push(crate::http::Header::new("ETag", etag));
+    if let Some(cc) = &config.cache_control {
+        response.headers.push(crate::http::Header::new("Cache-Control", cc.as_bytes()));
+    }
+    if response.status == 304 {
+        return response;
+    }
+    let body = match std::fs::read(path) {
+        Ok(body) => body,
+        Err(_) => return HttpResponse::text(404, "404 Not Found"),
+    };
+    let compressible = compressible(&content_type);
+    if compressible {
+        response.headers.push(crate::http::Header::new("Vary", "Accept-Encoding"));
+    }
+    let body = if compressible && body.len() >= MIN_GZIP && accepts_gzip(req) {
+        match gzip(&body) {
+            Some(zipped) if zipped.len() < body.len() => {
+                response.headers.push(crate::http::Header::new("Content-Encoding", "gzip"));
+                zipped
+            }
+            _ => body,
+        }
+    } else {
+        body
+    };
+    response.headers.push(crate::http::Header::new("Content-Length", body.len().to_string()));
+    response.body = Bytes::from(body);
+    response
+}
+
+fn content_type(path: &Path) -> String {
+    let mime = mime_guess::from_path(path).first_or_octet_stream();
+    let essence = mime.essence_str();
+    if essence.starts_with("text/") || essence == "application/javascript" {
+        format!("{essence}; charset=utf-8")
+    } else {
+        essence.to_owned()
+    }
+}
+
+fn compressible(content_type: &str) -> bool {
+    is_textual_content_type(content_type) || content_type.starts_with("application/wasm") || content_type.contains("font/ttf")
+}
+
+fn not_modified(req: &HttpRequest, etag: &str, modified_secs: u64) -> bool {
+    if let Some(inm) = req.header_str("if-none-match") {
+        return inm.split(',').map(|t| t.trim().trim_start_matches("W/")).any(|t| t == "*" || t == etag);
+    }
+    req.header_str("if-modified-since")
+        .and_then(|v| httpdate::parse_http_date(v.trim()).ok())
+        .and_then(|since| since.duration_since(UNIX_EPOCH).ok())
+        .is_some_and(|since| modified_secs <= since.as_secs())
+}
+
+fn accepts_gzip(req: &HttpRequest) -> bool {
+    let Some(ae) = req.header_str("accept-encoding") else { return false };
+    ae.split(',').any(|part| {
+        let mut it = part.split(';');
+        let coding = it.next().unwrap_or("").trim();
+        let q_zero = it.any(|p| {
+            p.trim().strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok()).is_some_and(|q| q == 0.0)
+        });
+        (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !q_zero
+    })
+}
+
+fn gzip(body: &[u8]) -> Option<Vec<u8>> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 3), flate2::Compression::new(6));
+    encoder.write_all(body).ok()?;
+    encoder.finish().ok()
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::Header;
+
+    fn req(method: &str, headers: &[(&str, &str)]) -> HttpRequest {
+        HttpRequest {
+            method: method.into(),
+            path: "/x".into(),
+            headers: headers.iter().map(|(n, v)| Header::new(*n, v.as_bytes())).collect(),
+            ..Default::default()
+        }
+    }
+
+    fn file(name: &str, content: &[u8]) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(name);
+        std::fs::write(&path, content).expect("write");
+        (dir, path)
+    }
+
+    fn header<'a>(r: &'a HttpResponse, name: &str) -> Option<&'a str> {
+        r.header(name).and_then(|v| std::str::from_utf8(v).ok())
+    }
+
+    #[test]
+    fn serves_with_type_length_and_validators() {
+        let (_d, path) = file("app.css", b"body{}");
+        let config = StaticConfig { cache_control: Some("public, max-age=60".into()) };
+        let r = serve(&path, &req("GET", &[]), &config);
+        assert_eq!(r.status, 200);
+        assert_eq!(header(&r, "content-type"), Some("text/css; charset=utf-8"));
+        assert_eq!(header(&r, "content-length"), Some("6"));
+        assert_eq!(header(&r, "cache-control"), Some("public, max-age=60"));
+        assert_eq!(&r.body[..], b"body{}");
+        let etag = header(&r, "etag").expect("etag").to_owned();
+        let again = serve(&path, &req("GET", &[("If-None-Match", &etag)]), &config);
+        assert_eq!(again.status, 304);
+        assert!(again.body.is_empty());
+        let lm = header(&r, "last-modified").expect("lm").to_owned();
+        assert_eq!(serve(&path, &req("GET", &[("If-Modified-Since", &lm)]), &config).status, 304);
+        assert_eq!(serve(&path, &req("GET", &[("If-None-Match", "\"other\"")]), &config).status, 200);
+    }
+
+    #[test]
+    fn gzip_only_when_accepted_and_worth_it() {
+        let text = "hello world ".repeat(500);
+        let (_d, path) = file("big.js", text.as_bytes());
+        let config = StaticConfig::default();
+        let zipped = serve(&path, &req("GET", &[("Accept-Encoding", "br, gzip")]), &config);
+        assert_eq!(header(&zipped, "content-encoding"), Some("gzip"));
+        assert!(zipped.body.len() < text.len());
+        let mut out = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&zipped.body[..]), &mut out).expect("gunzip");
+        assert_eq!(out, text);
+        let plain = serve(&path, &req("GET", &[("Accept-Encoding", "gzip;q=0")]), &config);
+        assert_eq!(header(&plain, "content-encoding"), None);
+        let (_d2, png) = file("a.png", &[0x89u8; 4000]);
+        let img = serve(&png, &req("GET", &[("Accept-Encoding", "gzip")]), &config);
+        assert_eq!(header(&img, "content-type"), Some("image/png"));
+        assert_eq!(header(&img, "content-encoding"), None);
+    }
+
+    #[test]
+    fn only_get_and_head() {
+        let (_d, path) = file("a.txt", b"abc");
+        let r = serve(&path, &req("POST", &[]), &StaticConfig::default());
+        assert_eq!(r.status, 405);
+        assert_eq!(header(&r, "allow"), Some("GET, HEAD"));
+        let head = serve(&path, &req("HEAD", &[]), &StaticConfig::default());
+        assert_eq!(head.status, 200);
+        assert_eq!(header(&head, "content-length"), Some("3"));
+    }
+}
