@@ -1,1 +1,113 @@
+use super::*;
 
+fn ok(event: &str) -> HttpEvent {
+    let (event, body) = parse(event.as_bytes()).expect("an HTTP event");
+    assert!(body.is_ok());
+    event
+}
+
+fn header<'a>(req: &'a HttpRequest, name: &str) -> Vec<&'a [u8]> {
+    req.headers.iter().filter(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value.as_slice()).collect()
+}
+
+#[test]
+fn rest_v1_rebuilds_the_query_and_keeps_every_header_value() {
+    let e = ok(r#"{
+        "resource": "/{proxy+}", "path": "/hello/world", "httpMethod": "POST",
+        "headers": {"Accept": "b", "Host": "api.example.com"},
+        "multiValueHeaders": {"Accept": ["a", "b"], "Host": ["api.example.com"], "X-Forwarded-For": ["6.6.6.6, 1.2.3.4"]},
+        "queryStringParameters": {"q": "z"},
+        "multiValueQueryStringParameters": {"q": ["a b", "ü&="], "empty": [""]},
+        "requestContext": {"stage": "prod", "path": "/prod/hello/world", "protocol": "HTTP/1.1",
+                           "identity": {"sourceIp": "203.0.113.7"}},
+        "body": "eyJhIjoxfQ==", "isBase64Encoded": true
+    }"#);
+    assert_eq!(e.source, EventSource::ApiGatewayV1);
+    let r = &e.request;
+    assert_eq!(r.method, "POST");
+    assert_eq!(r.path, "/hello/world");
+    assert_eq!(r.query, "q=a%20b&q=%C3%BC%26%3D&empty=");
+    assert_eq!(header(r, "accept"), [b"a".as_slice(), b"b"]);
+    assert_eq!(r.client_ip.as_deref(), Some("203.0.113.7"));
+    assert_eq!(&r.body[..], br#"{"a":1}"#);
+    assert!(e.request_context.as_deref().is_some_and(|c| c.contains(r#""stage": "prod""#)));
+}
+
+#[test]
+fn v2_keeps_the_raw_query_and_joins_cookies() {
+    let e = ok(r#"{
+        "version": "2.0", "httpMethod": "GET", "routeKey": "$default", "rawPath": "/my/path",
+        "rawQueryString": "a=1&b=%20+x&a=2", "cookies": ["c1=v1", "c2=v2"],
+        "headers": {"host": "x.lambda-url.us-east-1.on.aws", "accept": "a,b"},
+        "requestContext": {"http": {"method": "PUT", "path": "/my/path", "protocol": "HTTP/2.0", "sourceIp": "198.51.100.1"}},
+        "body": "héllo", "isBase64Encoded": false
+    }"#);
+    assert_eq!(e.source, EventSource::ApiGatewayV2);
+    let r = &e.request;
+    assert_eq!(r.method, "PUT", "the v2 method comes from requestContext, not a stray httpMethod");
+    assert_eq!(r.query, "a=1&b=%20+x&a=2");
+    assert_eq!(header(r, "cookie"), [b"c1=v1; c2=v2".as_slice()]);
+    assert_eq!(r.protocol, "HTTP/2.0");
+    assert_eq!(r.client_ip.as_deref(), Some("198.51.100.1"));
+    assert_eq!(&r.body[..], "héllo".as_bytes());
+}
+
+#[test]
+fn alb_joins_the_query_as_received_and_trusts_the_last_forwarded_address() {
+    let e = ok(r#"{
+        "requestContext": {"elb": {"targetGroupArn": "arn:aws:elasticloadbalancing:..."}},
+        "httpMethod": "GET", "path": "/lambda",
+        "multiValueQueryStringParameters": {"q": ["a%20b", "c"], "x": ["%2F"]},
+        "multiValueHeaders": {"x-forwarded-for": ["1.1.1.1, 203.0.113.5"], "cookie": ["a=1", "b=2"]},
+        "body": "", "isBase64Encoded": false
+    }"#);
+    assert_eq!(e.source, EventSource::Alb { multi_value: true });
+    assert_eq!(e.request.query, "q=a%20b&q=c&x=%2F");
+    assert_eq!(e.request.client_ip.as_deref(), Some("203.0.113.5"));
+    let single = ok(r#"{"requestContext": {"elb": {}}, "httpMethod": "GET", "path": "/",
+        "queryStringParameters": {"k": "v%26"}, "headers": {"x-forwarded-for": "203.0.113.6"}}"#);
+    assert_eq!(single.source, EventSource::Alb { multi_value: false });
+    assert_eq!(single.request.query, "k=v%26");
+    assert_eq!(single.request.client_ip.as_deref(), Some("203.0.113.6"));
+}
+
+#[test]
+fn odd_header_bytes_and_nulls_never_fail_the_event() {
+    let e = ok("{\"httpMethod\":\"GET\",\"path\":\"/\",\"headers\":{\"x-odd\":\"a\\u0001\\u00ffb\",\"x-null\":null},\"multiValueHeaders\":null,\"queryStringParameters\":null,\"requestContext\":{\"identity\":{\"sourceIp\":null}}}");
+    assert_eq!(header(&e.request, "x-odd"), ["a\u{1}\u{ff}b".as_bytes()]);
+    assert!(header(&e.request, "x-null").is_empty());
+    assert_eq!(e.request.client_ip, None);
+}
+
+#[test]
+fn bad_events_get_the_right_error_type() {
+    let invalid = parse(b"{\"httpMethod\": ").expect_err("truncated");
+    assert_eq!(invalid.error_type(), "Runtime.InvalidEvent");
+    let wrong_type = parse(br#"{"httpMethod": "GET", "headers": 5}"#).expect_err("wrong type");
+    assert_eq!(wrong_type.error_type(), "Runtime.InvalidEvent");
+    assert!(wrong_type.to_string().contains("invalid type"));
+    let sqs = parse(br#"{"Records": [{"eventSource": "aws:sqs", "body": "x"}]}"#).expect_err("sqs");
+    assert_eq!(sqs.error_type(), "Runtime.UnsupportedEvent");
+    assert!(sqs.to_string().contains("aws:sqs"), "{sqs}");
+    let scalar = parse(b"\"hello\"").expect_err("scalar");
+    assert_eq!(scalar.error_type(), "Runtime.UnsupportedEvent");
+    assert!(scalar.to_string().contains("JSON string"));
+    let bad_method = parse(br#"{"httpMethod": "GET /x", "path": "/"}"#).expect_err("method");
+    assert_eq!(bad_method.error_type(), "Runtime.InvalidEvent");
+}
+
+#[test]
+fn invalid_base64_is_the_clients_fault() {
+    let (event, body) = parse(br#"{"version":"2.0","rawPath":"/","requestContext":{"http":{"method":"POST"}},"body":"@@@","isBase64Encoded":true}"#)
+        .expect("parses");
+    assert!(matches!(body, Err(BadRequest::InvalidBase64)));
+    assert!(event.request.body.is_empty());
+}
+
+#[test]
+fn missing_path_defaults_to_root_and_relative_paths_get_a_slash() {
+    let e = ok(r#"{"httpMethod":"GET"}"#);
+    assert_eq!(e.request.path, "/");
+    let e = ok(r#"{"httpMethod":"GET","path":"x/y"}"#);
+    assert_eq!(e.request.path, "/x/y");
+}
