@@ -30,16 +30,28 @@ pub struct App {
 
 impl App {
     /// A Lambda event → the response JSON, or the error to post to `/error`.
-    pub async fn handle_event(&self, event: &[u8], invocation: &InvocationInfo) -> Result<Vec<u8>, Diagnostic> {
-        let (event, body) = events::parse(event).map_err(|e| Diagnostic::new(e.error_type(), e.to_string()))?;
+    pub async fn handle_event(
+        &self,
+        event: &[u8],
+        invocation: &InvocationInfo,
+    ) -> Result<Vec<u8>, Diagnostic> {
+        let (event, body) =
+            events::parse(event).map_err(|e| Diagnostic::new(e.error_type(), e.to_string()))?;
         let response = match body {
             Err(bad) => {
                 tracing::warn!(requestId = %invocation.request_id, "400 Bad Request: {bad}");
                 HttpResponse::text(400, &format!("400 Bad Request\n{bad}"))
             }
-            Ok(()) => self.handle_request(&event.request, event.request_context.as_deref(), invocation).await?,
+            Ok(()) => {
+                self.handle_request(&event.request, event.request_context.as_deref(), invocation)
+                    .await?
+            }
         };
-        let header_bytes: usize = response.headers.iter().map(|h| h.name.len() + h.value.len() + 4).sum();
+        let header_bytes: usize = response
+            .headers
+            .iter()
+            .map(|h| h.name.len() + h.value.len() + 4)
+            .sum();
         if header_bytes > HEADER_WARN_BYTES {
             tracing::warn!(
                 requestId = %invocation.request_id,
@@ -63,7 +75,8 @@ impl App {
             Route::Script(script) => script,
             Route::Static(path) => return Ok(static_files::serve(&path, req, &self.static_config)),
             Route::Redirect(location) => {
-                return Ok(HttpResponse::text(301, "301 Moved Permanently").with_header("Location", location))
+                return Ok(HttpResponse::text(301, "301 Moved Permanently")
+                    .with_header("Location", location))
             }
             Route::Denied(why) => {
                 tracing::info!(requestId = %invocation.request_id, path = %req.path, "404: {why}");
@@ -83,7 +96,11 @@ impl App {
                 crate::logging::php_line(&line, Some(request_id));
             }
         };
-        let output = match self.backend.execute(&request, budget, MAX_STDOUT, on_stderr).await {
+        let output = match self
+            .backend
+            .execute(&request, budget, MAX_STDOUT, on_stderr)
+            .await
+        {
             Ok(output) => output,
             Err(BackendError::Timeout(after)) => {
                 tracing::error!(requestId = request_id, "504 Gateway Timeout: the script ran past the deadline ({after:?}); worker killed");
@@ -105,7 +122,10 @@ impl App {
                 response::BUFFERED_LIMIT
             );
             tracing::error!(requestId = request_id, "502 Bad Gateway: {why}");
-            return Ok(HttpResponse::text(502, &format!("502 Bad Gateway\nThe response is too large: {why}.")));
+            return Ok(HttpResponse::text(
+                502,
+                &format!("502 Bad Gateway\nThe response is too large: {why}."),
+            ));
         }
         match crate::cgi::parse(output.stdout) {
             Ok(response) => Ok(response),
@@ -122,8 +142,12 @@ impl App {
         const PLAUSIBLE_EPOCH_MS: u64 = 1_000_000_000_000;
         match invocation.deadline_ms {
             Some(deadline) if deadline > PLAUSIBLE_EPOCH_MS => {
-                let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
-                Duration::from_millis(deadline.saturating_sub(now)).saturating_sub(self.timeout_margin)
+                let now = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map(|d| d.as_millis() as u64)
+                    .unwrap_or(0);
+                Duration::from_millis(deadline.saturating_sub(now))
+                    .saturating_sub(self.timeout_margin)
             }
             _ => self.default_timeout,
         }

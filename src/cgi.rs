@@ -85,25 +85,48 @@ mod tests {
         assert_eq!(r.status, 404);
         assert_eq!(r.reason.as_deref(), Some("Not Found"));
         let names: Vec<&str> = r.headers.iter().map(|h| h.name.as_str()).collect();
-        assert_eq!(names, ["X-Powered-By", "Set-Cookie", "Set-Cookie", "Content-type"]);
+        assert_eq!(
+            names,
+            ["X-Powered-By", "Set-Cookie", "Set-Cookie", "Content-type"]
+        );
         assert_eq!(&r.body[..], b"body\r\n\r\nmore");
     }
 
     #[test]
     fn defaults_and_redirects() {
-        assert_eq!(p(b"Content-Type: text/plain\n\nhi").expect("ok").status, 200);
+        assert_eq!(
+            p(b"Content-Type: text/plain\n\nhi").expect("ok").status,
+            200
+        );
         assert_eq!(p(b"Location: /x\r\n\r\n").expect("ok").status, 302);
-        assert_eq!(p(b"Status: 301\r\nLocation: /x\r\n\r\n").expect("ok").status, 301);
+        assert_eq!(
+            p(b"Status: 301\r\nLocation: /x\r\n\r\n")
+                .expect("ok")
+                .status,
+            301
+        );
         assert_eq!(p(b"\r\n").expect("ok").body.len(), 0);
     }
 
     #[test]
     fn malformed_output_is_an_error_not_a_panic() {
         assert_eq!(p(b""), Err(CgiError::NoHeaderEnd));
-        assert_eq!(p(b"Content-Type: text/html\r\nbody without end"), Err(CgiError::NoHeaderEnd));
-        assert!(matches!(p(b"garbage\r\n\r\n"), Err(CgiError::BadHeaderLine(_))));
-        assert!(matches!(p(b"Status: abc\r\n\r\n"), Err(CgiError::BadStatus(_))));
-        assert!(matches!(p(b"Status: 99999\r\n\r\n"), Err(CgiError::BadStatus(_))));
+        assert_eq!(
+            p(b"Content-Type: text/html\r\nbody without end"),
+            Err(CgiError::NoHeaderEnd)
+        );
+        assert!(matches!(
+            p(b"garbage\r\n\r\n"),
+            Err(CgiError::BadHeaderLine(_))
+        ));
+        assert!(matches!(
+            p(b"Status: abc\r\n\r\n"),
+            Err(CgiError::BadStatus(_))
+        ));
+        assert!(matches!(
+            p(b"Status: 99999\r\n\r\n"),
+            Err(CgiError::BadStatus(_))
+        ));
     }
 
     #[test]

@@ -14,7 +14,11 @@ pub enum Mode {
     /// No arguments: the Lambda custom runtime.
     Lambda,
     /// `bootstrap serve --root DIR --handler FILE --listen ADDR`.
-    Serve { root: PathBuf, handler: String, listen: SocketAddr },
+    Serve {
+        root: PathBuf,
+        handler: String,
+        listen: SocketAddr,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -53,7 +57,11 @@ pub enum ConfigError {
     #[error("php-fpm was not found (tried {0}); use the lambda-fpm layer, install php-fpm, or set LAMBDA_FPM_PHP_FPM")]
     NoPhpFpm(String),
     #[error("{name}={value:?} is not valid: expected {expected}")]
-    Invalid { name: &'static str, value: String, expected: &'static str },
+    Invalid {
+        name: &'static str,
+        value: String,
+        expected: &'static str,
+    },
     #[error("cannot create {path}: {reason}")]
     Io { path: String, reason: String },
 }
@@ -64,7 +72,11 @@ const EMBEDDED_FPM_CONFIG: &str = include_str!("../fpm-config/php-fpm.conf");
 
 impl Config {
     /// Reads the command line and the environment (`env` is `std::env::var` outside tests).
-    pub fn load(args: &[String], env: &dyn Fn(&str) -> Option<String>, exe_dir: &Path) -> Result<Self, ConfigError> {
+    pub fn load(
+        args: &[String],
+        env: &dyn Fn(&str) -> Option<String>,
+        exe_dir: &Path,
+    ) -> Result<Self, ConfigError> {
         let mode = parse_args(args)?;
         let get = |name: &str| env(name).filter(|v| !v.trim().is_empty());
         let (task_root, handler_rel, runtime_api) = match &mode {
@@ -85,7 +97,10 @@ impl Config {
         }
         let document_root = match get("LAMBDA_FPM_DOCUMENT_ROOT") {
             Some(dir) => task_root.join(dir.trim_start_matches('/')),
-            None => handler.parent().map(Path::to_path_buf).unwrap_or_else(|| task_root.clone()),
+            None => handler
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| task_root.clone()),
         };
         let document_root = std::fs::canonicalize(&document_root)
             .ok()
@@ -102,26 +117,37 @@ impl Config {
                 .collect()
         };
         let index_files = list("LAMBDA_FPM_INDEX", "index.php,index.html");
-        let deny = list("LAMBDA_FPM_DENY", "").iter().filter_map(|d| crate::router::normalize_prefix(d)).collect();
+        let deny = list("LAMBDA_FPM_DENY", "")
+            .iter()
+            .filter_map(|d| crate::router::normalize_prefix(d))
+            .collect();
 
         let millis = |name: &'static str, default: u64| -> Result<Duration, ConfigError> {
             match get(name) {
                 None => Ok(Duration::from_millis(default)),
-                Some(v) => v.trim().parse::<u64>().map(Duration::from_millis).map_err(|_| ConfigError::Invalid {
-                    name,
-                    value: v,
-                    expected: "a whole number of milliseconds",
-                }),
+                Some(v) => v
+                    .trim()
+                    .parse::<u64>()
+                    .map(Duration::from_millis)
+                    .map_err(|_| ConfigError::Invalid {
+                        name,
+                        value: v,
+                        expected: "a whole number of milliseconds",
+                    }),
             }
         };
         let count = |name: &'static str| -> Result<Option<usize>, ConfigError> {
             get(name)
                 .map(|v| {
-                    v.trim().parse::<usize>().ok().filter(|n| (1..=1024).contains(n)).ok_or(ConfigError::Invalid {
-                        name,
-                        value: v,
-                        expected: "a whole number from 1 to 1024",
-                    })
+                    v.trim()
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|n| (1..=1024).contains(n))
+                        .ok_or(ConfigError::Invalid {
+                            name,
+                            value: v,
+                            expected: "a whole number from 1 to 1024",
+                        })
                 })
                 .transpose()
         };
@@ -130,7 +156,11 @@ impl Config {
             None => count("AWS_LAMBDA_MAX_CONCURRENCY")?.unwrap_or(1),
         };
 
-        let log_format = match get("AWS_LAMBDA_LOG_FORMAT").as_deref().map(str::to_ascii_uppercase).as_deref() {
+        let log_format = match get("AWS_LAMBDA_LOG_FORMAT")
+            .as_deref()
+            .map(str::to_ascii_uppercase)
+            .as_deref()
+        {
             None | Some("TEXT") => LogFormat::Text,
             Some("JSON") => LogFormat::Json,
             Some(_) => LogFormat::Text,
@@ -148,15 +178,33 @@ impl Config {
         let runtime_dir = get("LAMBDA_FPM_RUNTIME_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| tmp.join(format!("lambda-fpm-{}", std::process::id())));
-        for dir in [runtime_dir.clone(), tmp.join("sessions"), tmp.join("uploads"), tmp.join("opcache")] {
-            std::fs::create_dir_all(&dir)
-                .map_err(|e| ConfigError::Io { path: dir.display().to_string(), reason: e.to_string() })?;
+        for dir in [
+            runtime_dir.clone(),
+            tmp.join("sessions"),
+            tmp.join("uploads"),
+            tmp.join("opcache"),
+        ] {
+            std::fs::create_dir_all(&dir).map_err(|e| ConfigError::Io {
+                path: dir.display().to_string(),
+                reason: e.to_string(),
+            })?;
         }
 
         let binary = find_php_fpm(&get, exe_dir)?;
-        let php_ini = config_file(get("LAMBDA_FPM_PHP_INI"), exe_dir, "php-ini/php.ini", &runtime_dir, EMBEDDED_PHP_INI)?;
-        let fpm_config =
-            config_file(get("LAMBDA_FPM_FPM_CONFIG"), exe_dir, "fpm-config/php-fpm.conf", &runtime_dir, EMBEDDED_FPM_CONFIG)?;
+        let php_ini = config_file(
+            get("LAMBDA_FPM_PHP_INI"),
+            exe_dir,
+            "php-ini/php.ini",
+            &runtime_dir,
+            EMBEDDED_PHP_INI,
+        )?;
+        let fpm_config = config_file(
+            get("LAMBDA_FPM_FPM_CONFIG"),
+            exe_dir,
+            "fpm-config/php-fpm.conf",
+            &runtime_dir,
+            EMBEDDED_FPM_CONFIG,
+        )?;
         let scan_dir = format!(
             ":{}:{}",
             exe_dir.join("php-ini/conf.d").display(),
@@ -197,23 +245,31 @@ impl Config {
 }
 
 fn parse_args(args: &[String]) -> Result<Mode, ConfigError> {
-    let Some(command) = args.first() else { return Ok(Mode::Lambda) };
+    let Some(command) = args.first() else {
+        return Ok(Mode::Lambda);
+    };
     if command != "serve" {
         return Err(ConfigError::Usage(format!("unknown command {command:?}")));
     }
     let (mut root, mut handler, mut listen) = (None, None, None);
     let mut it = args[1..].iter();
     while let Some(flag) = it.next() {
-        let value = it.next().ok_or_else(|| ConfigError::Usage(format!("{flag} needs a value")))?;
+        let value = it
+            .next()
+            .ok_or_else(|| ConfigError::Usage(format!("{flag} needs a value")))?;
         match flag.as_str() {
             "--root" => root = Some(PathBuf::from(value)),
             "--handler" => handler = Some(value.clone()),
             "--listen" => {
-                listen = Some(value.parse::<SocketAddr>().map_err(|_| ConfigError::Invalid {
-                    name: "--listen",
-                    value: value.clone(),
-                    expected: "an address like 127.0.0.1:8080",
-                })?)
+                listen = Some(
+                    value
+                        .parse::<SocketAddr>()
+                        .map_err(|_| ConfigError::Invalid {
+                            name: "--listen",
+                            value: value.clone(),
+                            expected: "an address like 127.0.0.1:8080",
+                        })?,
+                )
             }
             other => return Err(ConfigError::Usage(format!("unknown option {other:?}"))),
         }
@@ -229,25 +285,50 @@ fn absolute(path: &Path) -> PathBuf {
     if path.is_absolute() {
         path.to_path_buf()
     } else {
-        std::env::current_dir().map(|d| d.join(path)).unwrap_or_else(|_| path.to_path_buf())
+        std::env::current_dir()
+            .map(|d| d.join(path))
+            .unwrap_or_else(|_| path.to_path_buf())
     }
 }
 
 /// The layer's php-fpm first, then the host's (Debian installs it as php-fpmX.Y in /usr/sbin).
-fn find_php_fpm(get: &dyn Fn(&str) -> Option<String>, exe_dir: &Path) -> Result<PathBuf, ConfigError> {
+fn find_php_fpm(
+    get: &dyn Fn(&str) -> Option<String>,
+    exe_dir: &Path,
+) -> Result<PathBuf, ConfigError> {
     if let Some(explicit) = get("LAMBDA_FPM_PHP_FPM") {
         let path = PathBuf::from(&explicit);
-        return if path.is_file() { Ok(path) } else { Err(ConfigError::NoPhpFpm(explicit)) };
+        return if path.is_file() {
+            Ok(path)
+        } else {
+            Err(ConfigError::NoPhpFpm(explicit))
+        };
     }
     let mut candidates = vec![exe_dir.join("bin/php-fpm")];
-    let mut dirs: Vec<PathBuf> = get("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
+    let mut dirs: Vec<PathBuf> = get("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
     dirs.extend(["/usr/sbin", "/usr/local/sbin"].map(PathBuf::from));
-    for name in ["php-fpm", "php-fpm8.5", "php-fpm8.4", "php-fpm8.3", "php-fpm8.2", "php-fpm8.1"] {
+    for name in [
+        "php-fpm",
+        "php-fpm8.5",
+        "php-fpm8.4",
+        "php-fpm8.3",
+        "php-fpm8.2",
+        "php-fpm8.1",
+    ] {
         candidates.extend(dirs.iter().map(|d| d.join(name)));
     }
-    candidates.iter().find(|c| c.is_file()).cloned().ok_or_else(|| {
-        ConfigError::NoPhpFpm(format!("{}, php-fpm and php-fpm8.5 … 8.1 on PATH, /usr/sbin", candidates[0].display()))
-    })
+    candidates
+        .iter()
+        .find(|c| c.is_file())
+        .cloned()
+        .ok_or_else(|| {
+            ConfigError::NoPhpFpm(format!(
+                "{}, php-fpm and php-fpm8.5 … 8.1 on PATH, /usr/sbin",
+                candidates[0].display()
+            ))
+        })
 }
 
 /// An explicit file, else the layer's, else the embedded default written to the runtime dir.
@@ -263,16 +344,26 @@ fn config_file(
         return if path.is_file() {
             Ok(path)
         } else {
-            Err(ConfigError::Invalid { name: "LAMBDA_FPM_PHP_INI / LAMBDA_FPM_FPM_CONFIG", value: path.display().to_string(), expected: "an existing file" })
+            Err(ConfigError::Invalid {
+                name: "LAMBDA_FPM_PHP_INI / LAMBDA_FPM_FPM_CONFIG",
+                value: path.display().to_string(),
+                expected: "an existing file",
+            })
         };
     }
     let shipped = exe_dir.join(rel);
     if shipped.is_file() {
         return Ok(shipped);
     }
-    let name = Path::new(rel).file_name().map(PathBuf::from).unwrap_or_else(|| PathBuf::from(rel));
+    let name = Path::new(rel)
+        .file_name()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(rel));
     let path = runtime_dir.join(name);
-    std::fs::write(&path, embedded).map_err(|e| ConfigError::Io { path: path.display().to_string(), reason: e.to_string() })?;
+    std::fs::write(&path, embedded).map_err(|e| ConfigError::Io {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
     Ok(path)
 }
 

@@ -14,7 +14,10 @@ pub struct Header {
 
 impl Header {
     pub fn new(name: impl Into<String>, value: impl Into<Vec<u8>>) -> Self {
-        Self { name: name.into(), value: value.into() }
+        Self {
+            name: name.into(),
+            value: value.into(),
+        }
     }
 }
 
@@ -64,13 +67,20 @@ pub struct HttpResponse {
 
 impl HttpResponse {
     pub fn new(status: u16) -> Self {
-        Self { status, reason: None, headers: Vec::new(), body: Bytes::new() }
+        Self {
+            status,
+            reason: None,
+            headers: Vec::new(),
+            body: Bytes::new(),
+        }
     }
 
     /// A short plain-text answer produced by the runtime itself (errors, redirects).
     pub fn text(status: u16, message: &str) -> Self {
         let mut response = Self::new(status);
-        response.headers.push(Header::new("Content-Type", "text/plain; charset=utf-8"));
+        response
+            .headers
+            .push(Header::new("Content-Type", "text/plain; charset=utf-8"));
         response.body = Bytes::from(format!("{message}\n"));
         response
     }
@@ -107,7 +117,10 @@ impl HttpResponse {
         if self.body.is_empty() {
             return false;
         }
-        if self.header("content-encoding").is_some_and(|v| !v.is_empty() && v != b"identity") {
+        if self
+            .header("content-encoding")
+            .is_some_and(|v| !v.is_empty() && v != b"identity")
+        {
             return true;
         }
         let textual = match self.header("content-type") {
@@ -120,7 +133,12 @@ impl HttpResponse {
 
 /// text/*, JSON, JavaScript, XML, `+json`/`+xml`, form-urlencoded, SVG.
 pub fn is_textual_content_type(content_type: &str) -> bool {
-    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     if essence.is_empty() || essence.starts_with("text/") {
         return true;
     }

@@ -49,10 +49,22 @@ pub fn parse_level(value: &str) -> Option<Level> {
 /// php-fpm's level words ("WARNING:"); anything else (an app's own output) is info.
 pub fn php_level(line: &str) -> Level {
     const ERRORS: &[&str] = &[
-        "PHP Fatal error", "PHP Parse error", "PHP Recoverable fatal error", "PHP Core error", "PHP Compile error",
-        "ERROR:", "ALERT:", "EMERGENCY:", "CRITICAL:",
+        "PHP Fatal error",
+        "PHP Parse error",
+        "PHP Recoverable fatal error",
+        "PHP Core error",
+        "PHP Compile error",
+        "ERROR:",
+        "ALERT:",
+        "EMERGENCY:",
+        "CRITICAL:",
     ];
-    const WARNINGS: &[&str] = &["PHP Warning", "PHP Core warning", "PHP Compile warning", "WARNING:"];
+    const WARNINGS: &[&str] = &[
+        "PHP Warning",
+        "PHP Core warning",
+        "PHP Compile warning",
+        "WARNING:",
+    ];
     let head = &line[..line.floor_char_boundary(96)];
     if ERRORS.iter().any(|p| head.contains(p)) {
         Level::ERROR
@@ -86,13 +98,21 @@ mod tests {
 
     #[test]
     fn php_prefixes_map_to_levels() {
-        assert_eq!(php_level("PHP Fatal error:  Uncaught Exception: boom"), Level::ERROR);
-        assert_eq!(php_level("[21-Nov-2026 09:00:00] WARNING: [pool lambda] child 12 exited on signal 9"), Level::WARN);
+        assert_eq!(
+            php_level("PHP Fatal error:  Uncaught Exception: boom"),
+            Level::ERROR
+        );
+        assert_eq!(
+            php_level("[21-Nov-2026 09:00:00] WARNING: [pool lambda] child 12 exited on signal 9"),
+            Level::WARN
+        );
         assert_eq!(php_level("PHP Notice:  Undefined index"), Level::INFO);
-        assert_eq!(php_level("PHP message: PHP Warning:  a warning in /app/fatal.php on line 3"), Level::WARN);
+        assert_eq!(
+            php_level("PHP message: PHP Warning:  a warning in /app/fatal.php on line 3"),
+            Level::WARN
+        );
         assert_eq!(php_level("my app: all fine, no error"), Level::INFO);
         assert_eq!(parse_level("warn"), Some(Level::WARN));
         assert_eq!(parse_level("loud"), None);
     }
-
 }

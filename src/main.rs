@@ -26,7 +26,10 @@ fn main() -> ExitCode {
         .and_then(|p| std::fs::canonicalize(p).ok())
         .and_then(|p| p.parent().map(Path::to_path_buf))
         .unwrap_or_else(|| PathBuf::from("."));
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("lambda-fpm: cannot start the async runtime: {e}");
@@ -74,7 +77,9 @@ fn build_app(config: &Config, backend: Backend) -> App {
             deny: config.deny.clone(),
         },
         site: Site::new(config.document_root.display().to_string()),
-        static_config: StaticConfig { cache_control: config.static_cache_control.clone() },
+        static_config: StaticConfig {
+            cache_control: config.static_cache_control.clone(),
+        },
         backend,
         default_timeout: config.default_timeout,
         timeout_margin: config.timeout_margin,
@@ -99,11 +104,16 @@ async fn lambda_mode(
         Ok(stream) => stream,
         Err(e) => {
             tracing::error!("init failed: {e}");
-            let _ = api.init_error(&Diagnostic::new("Runtime.PhpFpmStartFailed", e.to_string())).await;
+            let _ = api
+                .init_error(&Diagnostic::new("Runtime.PhpFpmStartFailed", e.to_string()))
+                .await;
             return ExitCode::FAILURE;
         }
     };
-    let app = Arc::new(build_app(config, Backend::new(supervisor, Some(Connection::from_stream(first)))));
+    let app = Arc::new(build_app(
+        config,
+        Backend::new(supervisor, Some(Connection::from_stream(first))),
+    ));
     tracing::info!(
         "lambda-fpm ready in {} ms: php-fpm {}, handler {}, {} worker(s)",
         started.elapsed().as_millis(),
@@ -151,11 +161,17 @@ async fn serve_mode(
             return ExitCode::FAILURE;
         }
     };
-    let app = Arc::new(build_app(config, Backend::new(supervisor, Some(Connection::from_stream(first)))));
+    let app = Arc::new(build_app(
+        config,
+        Backend::new(supervisor, Some(Connection::from_stream(first))),
+    ));
     tracing::info!(
         "serving {} on http://{} (php-fpm {}); Ctrl-C stops",
         config.handler.display(),
-        listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+        listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default(),
         config.fpm.binary.display()
     );
     let result = lambda_fpm::serve::run(app.clone(), listener, terminated()).await;
@@ -171,7 +187,10 @@ async fn serve_mode(
 
 /// SIGTERM (Lambda's shutdown, `kill`) or SIGINT (Ctrl-C).
 async fn terminated() {
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         return std::future::pending().await;
     };
     tokio::select! {
@@ -184,17 +203,33 @@ async fn terminated() {
 /// `/init/error` so the console shows what to fix.
 async fn config_failed(args: &[String], error: ConfigError) -> ExitCode {
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
-    logging::init(if json { LogFormat::Json } else { LogFormat::Text }, tracing::Level::INFO, !args.is_empty());
+    logging::init(
+        if json {
+            LogFormat::Json
+        } else {
+            LogFormat::Text
+        },
+        tracing::Level::INFO,
+        !args.is_empty(),
+    );
     tracing::error!("init failed: {error}");
     if args.is_empty() {
-        if let Some(endpoint) = std::env::var("AWS_LAMBDA_RUNTIME_API").ok().and_then(|v| Endpoint::parse(&v).ok()) {
+        if let Some(endpoint) = std::env::var("AWS_LAMBDA_RUNTIME_API")
+            .ok()
+            .and_then(|v| Endpoint::parse(&v).ok())
+        {
             let error_type = match error {
-                ConfigError::NoHandler | ConfigError::HandlerMissing { .. } => "Runtime.HandlerNotFound",
+                ConfigError::NoHandler | ConfigError::HandlerMissing { .. } => {
+                    "Runtime.HandlerNotFound"
+                }
                 ConfigError::NoPhpFpm(_) => "Runtime.PhpFpmNotFound",
                 _ => "Runtime.InvalidConfiguration",
             };
             let mut api = RuntimeApi::new(endpoint);
-            if let Err(e) = api.init_error(&Diagnostic::new(error_type, error.to_string())).await {
+            if let Err(e) = api
+                .init_error(&Diagnostic::new(error_type, error.to_string()))
+                .await
+            {
                 tracing::error!("reporting the init error failed: {e}");
             }
         }

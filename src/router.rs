@@ -45,10 +45,22 @@ pub struct Router {
 }
 
 /// Extensions of files that hold source or backups: never sent, never run.
-const SOURCE_SUFFIXES: &[&str] =
-    &[".phps", ".inc", "~", ".bak", ".orig", ".old", ".swp", ".swo", ".save", ".dist", ".php7", ".phtml"];
+const SOURCE_SUFFIXES: &[&str] = &[
+    ".phps", ".inc", "~", ".bak", ".orig", ".old", ".swp", ".swo", ".save", ".dist", ".php7",
+    ".phtml",
+];
 
-const SEGMENT: &AsciiSet = &CONTROLS.add(b' ').add(b'"').add(b'#').add(b'%').add(b'?').add(b'<').add(b'>').add(b'`').add(b'{').add(b'}');
+const SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'?')
+    .add(b'<')
+    .add(b'>')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');
 
 impl Router {
     pub fn route(&self, raw_path: &str, query: &str) -> Route {
@@ -119,8 +131,10 @@ impl Router {
 
         // The path names a directory (or the root).
         if !segments.is_empty() && !trailing_slash {
-            let mut location: String =
-                segments.iter().flat_map(|s| ["/".into(), utf8_percent_encode(s, SEGMENT).to_string()]).collect();
+            let mut location: String = segments
+                .iter()
+                .flat_map(|s| ["/".into(), utf8_percent_encode(s, SEGMENT).to_string()])
+                .collect();
             location.push('/');
             if !query.is_empty() {
                 location.push('?');
@@ -131,7 +145,11 @@ impl Router {
         for index in &self.index_files {
             let file = current.join(index);
             if file.is_file() {
-                let name = if segments.is_empty() { format!("/{index}") } else { format!("{normalized}/{index}") };
+                let name = if segments.is_empty() {
+                    format!("/{index}")
+                } else {
+                    format!("{normalized}/{index}")
+                };
                 return if index.ends_with(".php") {
                     self.checked_script(file, name, None)
                 } else {
@@ -143,7 +161,13 @@ impl Router {
     }
 
     fn checked_script(&self, filename: PathBuf, name: String, path_info: Option<String>) -> Route {
-        self.checked(filename, |filename| Route::Script(Script { filename, name, path_info }))
+        self.checked(filename, |filename| {
+            Route::Script(Script {
+                filename,
+                name,
+                path_info,
+            })
+        })
     }
 
     /// Resolves symlinks and refuses anything that ends up outside the document root.
@@ -159,12 +183,19 @@ impl Router {
 /// Whether `path` is `prefix` or below it, at a segment boundary.
 fn under(path: &str, prefix: &str) -> bool {
     let prefix = prefix.trim_end_matches('/');
-    prefix.is_empty() || path == prefix || path.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('/'))
+    prefix.is_empty()
+        || path == prefix
+        || path
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// Normalizes a deny entry from configuration to `/segment/segment`.
 pub fn normalize_prefix(entry: &str) -> Option<String> {
-    let segments: Vec<&str> = entry.split('/').filter(|s| !s.is_empty() && *s != ".").collect();
+    let segments: Vec<&str> = entry
+        .split('/')
+        .filter(|s| !s.is_empty() && *s != ".")
+        .collect();
     (!segments.is_empty()).then(|| format!("/{}", segments.join("/")))
 }
 
@@ -172,7 +203,13 @@ pub fn normalize_prefix(entry: &str) -> Option<String> {
 pub fn script_name(document_root: &Path, handler: &Path) -> String {
     match handler.strip_prefix(document_root) {
         Ok(rel) => format!("/{}", rel.display()),
-        Err(_) => format!("/{}", handler.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()),
+        Err(_) => format!(
+            "/{}",
+            handler
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default()
+        ),
     }
 }
 

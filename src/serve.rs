@@ -53,16 +53,28 @@ pub async fn run(
                 let app = app.clone();
                 async move { Ok::<_, std::convert::Infallible>(handle(&app, req, peer, port).await) }
             });
-            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
         });
     }
 }
 
-async fn handle(app: &App, req: Request<Incoming>, peer: SocketAddr, port: u16) -> Response<Full<Bytes>> {
+async fn handle(
+    app: &App,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    port: u16,
+) -> Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
     let body = match Limited::new(body, MAX_BODY).collect().await {
         Ok(body) => body.to_bytes(),
-        Err(_) => return plain(StatusCode::PAYLOAD_TOO_LARGE, "413 Payload Too Large: Lambda accepts at most 6 MB"),
+        Err(_) => {
+            return plain(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "413 Payload Too Large: Lambda accepts at most 6 MB",
+            )
+        }
     };
     let n = REQUESTS.fetch_add(1, Ordering::Relaxed);
     let event = v2_event(&parts, &body, peer, port, n);
@@ -76,23 +88,40 @@ async fn handle(app: &App, req: Request<Incoming>, peer: SocketAddr, port: u16) 
         Ok(json) => from_v2_response(&json),
         Err(diagnostic) => plain(
             StatusCode::BAD_GATEWAY,
-            &format!("502 Bad Gateway\n{}: {}", diagnostic.error_type, diagnostic.error_message),
+            &format!(
+                "502 Bad Gateway\n{}: {}",
+                diagnostic.error_type, diagnostic.error_message
+            ),
         ),
     }
 }
 
 /// The event API Gateway's HTTP API would send for this request.
-fn v2_event(parts: &http::request::Parts, body: &Bytes, peer: SocketAddr, port: u16, n: u64) -> Vec<u8> {
+fn v2_event(
+    parts: &http::request::Parts,
+    body: &Bytes,
+    peer: SocketAddr,
+    port: u16,
+    n: u64,
+) -> Vec<u8> {
     let mut headers: Vec<(String, String)> = Vec::new();
     let mut cookies: Vec<String> = Vec::new();
     for (name, value) in &parts.headers {
         let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
         if name == http::header::COOKIE {
-            cookies.extend(value.split(';').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()));
+            cookies.extend(
+                value
+                    .split(';')
+                    .map(|c| c.trim().to_owned())
+                    .filter(|c| !c.is_empty()),
+            );
             continue;
         }
         // API Gateway sets these itself; a local client must not decide them either.
-        if matches!(name.as_str(), "x-forwarded-proto" | "x-forwarded-port" | "x-forwarded-for") {
+        if matches!(
+            name.as_str(),
+            "x-forwarded-proto" | "x-forwarded-port" | "x-forwarded-for"
+        ) {
             continue;
         }
         match headers.iter_mut().find(|(n, _)| n == name.as_str()) {
@@ -106,11 +135,20 @@ fn v2_event(parts: &http::request::Parts, body: &Bytes, peer: SocketAddr, port: 
     headers.push(("x-forwarded-proto".into(), "http".into()));
     headers.push(("x-forwarded-port".into(), port.to_string()));
     headers.push(("x-forwarded-for".into(), peer.ip().to_string()));
-    let header_map: serde_json::Map<String, serde_json::Value> =
-        headers.into_iter().map(|(n, v)| (n, serde_json::Value::String(v))).collect();
+    let header_map: serde_json::Map<String, serde_json::Value> = headers
+        .into_iter()
+        .map(|(n, v)| (n, serde_json::Value::String(v)))
+        .collect();
     let path = parts.uri.path();
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
-    let host = parts.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let host = parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
     let event = serde_json::json!({
         "version": "2.0",
         "routeKey": "$default",
@@ -156,18 +194,27 @@ struct V2Response {
 
 fn from_v2_response(json: &[u8]) -> Response<Full<Bytes>> {
     let Ok(v2) = serde_json::from_slice::<V2Response>(json) else {
-        return plain(StatusCode::BAD_GATEWAY, "502 Bad Gateway: the runtime produced an unreadable response");
+        return plain(
+            StatusCode::BAD_GATEWAY,
+            "502 Bad Gateway: the runtime produced an unreadable response",
+        );
     };
     let body = if v2.is_base64_encoded {
-        base64::engine::general_purpose::STANDARD.decode(v2.body.as_bytes()).unwrap_or_default()
+        base64::engine::general_purpose::STANDARD
+            .decode(v2.body.as_bytes())
+            .unwrap_or_default()
     } else {
         v2.body.into_bytes()
     };
     let mut response = Response::new(Full::new(Bytes::from(body)));
-    *response.status_mut() = StatusCode::from_u16(v2.status_code).unwrap_or(StatusCode::BAD_GATEWAY);
+    *response.status_mut() =
+        StatusCode::from_u16(v2.status_code).unwrap_or(StatusCode::BAD_GATEWAY);
     let headers = response.headers_mut();
     for (name, value) in &v2.headers {
-        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
             headers.append(name, value);
         }
     }
@@ -182,6 +229,9 @@ fn from_v2_response(json: &[u8]) -> Response<Full<Bytes>> {
 fn plain(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(format!("{message}\n"))));
     *response.status_mut() = status;
-    response.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     response
 }

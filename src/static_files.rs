@@ -39,7 +39,10 @@ pub fn serve(path: &Path, req: &HttpRequest, config: &StaticConfig) -> HttpRespo
         );
     }
     let modified = meta.modified().unwrap_or(UNIX_EPOCH);
-    let secs = modified.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = modified
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let etag = format!("\"{:x}-{:x}\"", secs, meta.len());
     let last_modified = httpdate::fmt_http_date(modified);
     let content_type = content_type(path);
@@ -48,11 +51,20 @@ pub fn serve(path: &Path, req: &HttpRequest, config: &StaticConfig) -> HttpRespo
     if not_modified(req, &etag, secs) {
         response.status = 304;
     }
-    response.headers.push(crate::http::Header::new("Content-Type", content_type.as_bytes()));
-    response.headers.push(crate::http::Header::new("Last-Modified", last_modified));
-    response.headers.push(crate::http::Header::new("ETag", etag));
+    response.headers.push(crate::http::Header::new(
+        "Content-Type",
+        content_type.as_bytes(),
+    ));
+    response
+        .headers
+        .push(crate::http::Header::new("Last-Modified", last_modified));
+    response
+        .headers
+        .push(crate::http::Header::new("ETag", etag));
     if let Some(cc) = &config.cache_control {
-        response.headers.push(crate::http::Header::new("Cache-Control", cc.as_bytes()));
+        response
+            .headers
+            .push(crate::http::Header::new("Cache-Control", cc.as_bytes()));
     }
     if response.status == 304 {
         return response;
@@ -63,12 +75,16 @@ pub fn serve(path: &Path, req: &HttpRequest, config: &StaticConfig) -> HttpRespo
     };
     let compressible = compressible(&content_type);
     if compressible {
-        response.headers.push(crate::http::Header::new("Vary", "Accept-Encoding"));
+        response
+            .headers
+            .push(crate::http::Header::new("Vary", "Accept-Encoding"));
     }
     let body = if compressible && body.len() >= MIN_GZIP && accepts_gzip(req) {
         match gzip(&body) {
             Some(zipped) if zipped.len() < body.len() => {
-                response.headers.push(crate::http::Header::new("Content-Encoding", "gzip"));
+                response
+                    .headers
+                    .push(crate::http::Header::new("Content-Encoding", "gzip"));
                 zipped
             }
             _ => body,
@@ -76,7 +92,10 @@ pub fn serve(path: &Path, req: &HttpRequest, config: &StaticConfig) -> HttpRespo
     } else {
         body
     };
-    response.headers.push(crate::http::Header::new("Content-Length", body.len().to_string()));
+    response.headers.push(crate::http::Header::new(
+        "Content-Length",
+        body.len().to_string(),
+    ));
     response.body = Bytes::from(body);
     response
 }
@@ -92,12 +111,17 @@ fn content_type(path: &Path) -> String {
 }
 
 fn compressible(content_type: &str) -> bool {
-    is_textual_content_type(content_type) || content_type.starts_with("application/wasm") || content_type.contains("font/ttf")
+    is_textual_content_type(content_type)
+        || content_type.starts_with("application/wasm")
+        || content_type.contains("font/ttf")
 }
 
 fn not_modified(req: &HttpRequest, etag: &str, modified_secs: u64) -> bool {
     if let Some(inm) = req.header_str("if-none-match") {
-        return inm.split(',').map(|t| t.trim().trim_start_matches("W/")).any(|t| t == "*" || t == etag);
+        return inm
+            .split(',')
+            .map(|t| t.trim().trim_start_matches("W/"))
+            .any(|t| t == "*" || t == etag);
     }
     req.header_str("if-modified-since")
         .and_then(|v| httpdate::parse_http_date(v.trim()).ok())
@@ -106,23 +130,30 @@ fn not_modified(req: &HttpRequest, etag: &str, modified_secs: u64) -> bool {
 }
 
 fn accepts_gzip(req: &HttpRequest) -> bool {
-    let Some(ae) = req.header_str("accept-encoding") else { return false };
+    let Some(ae) = req.header_str("accept-encoding") else {
+        return false;
+    };
     ae.split(',').any(|part| {
         let mut it = part.split(';');
         let coding = it.next().unwrap_or("").trim();
         let q_zero = it.any(|p| {
-            p.trim().strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok()).is_some_and(|q| q == 0.0)
+            p.trim()
+                .strip_prefix("q=")
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .is_some_and(|q| q == 0.0)
         });
         (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !q_zero
     })
 }
 
 fn gzip(body: &[u8]) -> Option<Vec<u8>> {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 3), flate2::Compression::new(6));
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 3),
+        flate2::Compression::new(6),
+    );
     encoder.write_all(body).ok()?;
     encoder.finish().ok()
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -133,7 +164,10 @@ mod tests {
         HttpRequest {
             method: method.into(),
             path: "/x".into(),
-            headers: headers.iter().map(|(n, v)| Header::new(*n, v.as_bytes())).collect(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| Header::new(*n, v.as_bytes()))
+                .collect(),
             ..Default::default()
         }
     }
@@ -152,7 +186,9 @@ mod tests {
     #[test]
     fn serves_with_type_length_and_validators() {
         let (_d, path) = file("app.css", b"body{}");
-        let config = StaticConfig { cache_control: Some("public, max-age=60".into()) };
+        let config = StaticConfig {
+            cache_control: Some("public, max-age=60".into()),
+        };
         let r = serve(&path, &req("GET", &[]), &config);
         assert_eq!(r.status, 200);
         assert_eq!(header(&r, "content-type"), Some("text/css; charset=utf-8"));
@@ -164,8 +200,19 @@ mod tests {
         assert_eq!(again.status, 304);
         assert!(again.body.is_empty());
         let lm = header(&r, "last-modified").expect("lm").to_owned();
-        assert_eq!(serve(&path, &req("GET", &[("If-Modified-Since", &lm)]), &config).status, 304);
-        assert_eq!(serve(&path, &req("GET", &[("If-None-Match", "\"other\"")]), &config).status, 200);
+        assert_eq!(
+            serve(&path, &req("GET", &[("If-Modified-Since", &lm)]), &config).status,
+            304
+        );
+        assert_eq!(
+            serve(
+                &path,
+                &req("GET", &[("If-None-Match", "\"other\"")]),
+                &config
+            )
+            .status,
+            200
+        );
     }
 
     #[test]
@@ -173,13 +220,25 @@ mod tests {
         let text = "hello world ".repeat(500);
         let (_d, path) = file("big.js", text.as_bytes());
         let config = StaticConfig::default();
-        let zipped = serve(&path, &req("GET", &[("Accept-Encoding", "br, gzip")]), &config);
+        let zipped = serve(
+            &path,
+            &req("GET", &[("Accept-Encoding", "br, gzip")]),
+            &config,
+        );
         assert_eq!(header(&zipped, "content-encoding"), Some("gzip"));
         assert!(zipped.body.len() < text.len());
         let mut out = String::new();
-        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&zipped.body[..]), &mut out).expect("gunzip");
+        std::io::Read::read_to_string(
+            &mut flate2::read::GzDecoder::new(&zipped.body[..]),
+            &mut out,
+        )
+        .expect("gunzip");
         assert_eq!(out, text);
-        let plain = serve(&path, &req("GET", &[("Accept-Encoding", "gzip;q=0")]), &config);
+        let plain = serve(
+            &path,
+            &req("GET", &[("Accept-Encoding", "gzip;q=0")]),
+            &config,
+        );
         assert_eq!(header(&plain, "content-encoding"), None);
         let (_d2, png) = file("a.png", &[0x89u8; 4000]);
         let img = serve(&png, &req("GET", &[("Accept-Encoding", "gzip")]), &config);

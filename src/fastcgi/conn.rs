@@ -47,12 +47,18 @@ impl Connection {
     pub async fn connect(path: &Path) -> Result<Self, FcgiError> {
         let stream = UnixStream::connect(path)
             .await
-            .map_err(|source| FcgiError::Connect { path: path.display().to_string(), source })?;
+            .map_err(|source| FcgiError::Connect {
+                path: path.display().to_string(),
+                source,
+            })?;
         Ok(Self::from_stream(stream))
     }
 
     pub fn from_stream(stream: UnixStream) -> Self {
-        Self { stream, buf: BytesMut::with_capacity(64 * 1024) }
+        Self {
+            stream,
+            buf: BytesMut::with_capacity(64 * 1024),
+        }
     }
 
     /// Sends an encoded request and reads the answer. `on_stderr` gets each STDERR record's content.
@@ -62,7 +68,10 @@ impl Connection {
         max_stdout: usize,
         mut on_stderr: impl FnMut(&[u8]),
     ) -> Result<Output, FcgiError> {
-        self.stream.write_all(request).await.map_err(FcgiError::Write)?;
+        self.stream
+            .write_all(request)
+            .await
+            .map_err(FcgiError::Write)?;
         let mut stdout = BytesMut::new();
         let mut dropped = 0usize;
         loop {
@@ -93,8 +102,13 @@ impl Connection {
                 }
                 Some(RecordType::Stderr) => on_stderr(&content),
                 Some(RecordType::EndRequest) => {
-                    let end = EndRequest::parse(&content).ok_or(FcgiError::Protocol("short END_REQUEST"))?;
-                    return Ok(Output { stdout, dropped, end });
+                    let end = EndRequest::parse(&content)
+                        .ok_or(FcgiError::Protocol("short END_REQUEST"))?;
+                    return Ok(Output {
+                        stdout,
+                        dropped,
+                        end,
+                    });
                 }
                 _ => {}
             }
@@ -103,8 +117,9 @@ impl Connection {
 
     async fn fill_header(&mut self) -> Result<RecordHeader, FcgiError> {
         self.fill(HEADER_LEN).await?;
-        let bytes: &[u8; HEADER_LEN] =
-            self.buf[..HEADER_LEN].try_into().map_err(|_| FcgiError::Protocol("short header"))?;
+        let bytes: &[u8; HEADER_LEN] = self.buf[..HEADER_LEN]
+            .try_into()
+            .map_err(|_| FcgiError::Protocol("short header"))?;
         Ok(RecordHeader::parse(bytes))
     }
 
@@ -112,7 +127,11 @@ impl Connection {
     async fn fill(&mut self, n: usize) -> Result<(), FcgiError> {
         while self.buf.len() < n {
             self.buf.reserve((n - self.buf.len()).max(64 * 1024));
-            let read = self.stream.read_buf(&mut self.buf).await.map_err(FcgiError::Read)?;
+            let read = self
+                .stream
+                .read_buf(&mut self.buf)
+                .await
+                .map_err(FcgiError::Read)?;
             if read == 0 {
                 return Err(FcgiError::Closed);
             }

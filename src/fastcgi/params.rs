@@ -30,7 +30,10 @@ pub struct Site {
 
 impl Site {
     pub fn new(document_root: String) -> Self {
-        Self { document_root, server_software: concat!("lambda-fpm/", env!("CARGO_PKG_VERSION")).into() }
+        Self {
+            document_root,
+            server_software: concat!("lambda-fpm/", env!("CARGO_PKG_VERSION")).into(),
+        }
     }
 }
 
@@ -40,8 +43,17 @@ pub struct Params(Vec<(Cow<'static, str>, Vec<u8>)>);
 
 /// Bytes that cannot stand in a URI as sent: they are percent-encoded in `REQUEST_URI`; `%` is kept so an
 /// already-encoded path passes unchanged.
-const URI_UNSAFE: &AsciiSet =
-    &CONTROLS.add(b' ').add(b'"').add(b'<').add(b'>').add(b'\\').add(b'^').add(b'`').add(b'{').add(b'|').add(b'}');
+const URI_UNSAFE: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'<')
+    .add(b'>')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
 
 impl Params {
     pub fn build(
@@ -52,7 +64,9 @@ impl Params {
         request_context: Option<&str>,
     ) -> Self {
         let mut p = Params(Vec::with_capacity(32 + req.headers.len()));
-        let forwarded_proto = req.header_str("x-forwarded-proto").map(|v| v.trim().to_ascii_lowercase());
+        let forwarded_proto = req
+            .header_str("x-forwarded-proto")
+            .map(|v| v.trim().to_ascii_lowercase());
         let https = forwarded_proto.as_deref() != Some("http");
         let port = req
             .header_str("x-forwarded-port")
@@ -77,17 +91,23 @@ impl Params {
         p.add("REQUEST_URI", request_uri);
         p.add("DOCUMENT_URI", req.path.as_bytes());
         p.add("QUERY_STRING", req.query.as_bytes());
-        p.add("SCRIPT_FILENAME", script.filename.as_os_str().as_encoded_bytes());
+        p.add(
+            "SCRIPT_FILENAME",
+            script.filename.as_os_str().as_encoded_bytes(),
+        );
         p.add("SCRIPT_NAME", script.name.as_bytes());
         if let Some(info) = &script.path_info {
+            // No PATH_TRANSLATED: php-fpm would take it as the script's path (and refuse it).
             p.add("PATH_INFO", info.as_bytes());
-            p.add("PATH_TRANSLATED", format!("{}{}", site.document_root, info));
         }
         p.add("DOCUMENT_ROOT", site.document_root.as_bytes());
         p.add("SERVER_NAME", server_name);
         p.add("SERVER_PORT", port);
         p.add("SERVER_ADDR", "127.0.0.1");
-        p.add("REMOTE_ADDR", req.client_ip.as_deref().unwrap_or("127.0.0.1"));
+        p.add(
+            "REMOTE_ADDR",
+            req.client_ip.as_deref().unwrap_or("127.0.0.1"),
+        );
         if https {
             p.add("HTTPS", "on");
             p.add("REQUEST_SCHEME", "https");
@@ -126,7 +146,13 @@ impl Params {
             }
             let mut cgi = String::with_capacity(5 + name.len());
             cgi.push_str("HTTP_");
-            cgi.extend(name.iter().map(|b| if *b == b'-' { '_' } else { b.to_ascii_uppercase() as char }));
+            cgi.extend(name.iter().map(|b| {
+                if *b == b'-' {
+                    '_'
+                } else {
+                    b.to_ascii_uppercase() as char
+                }
+            }));
             let value = sanitize_value(&header.value);
             match self.0[first_header..].iter_mut().find(|(n, _)| *n == cgi) {
                 Some((_, existing)) => {
@@ -139,7 +165,10 @@ impl Params {
     }
 
     pub fn get(&self, name: &str) -> Option<&[u8]> {
-        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_slice())
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_slice())
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
@@ -160,14 +189,25 @@ impl Params {
 /// Header bytes pass through except NUL, CR and LF, which become spaces: PHP copies params into C
 /// strings (`getenv`), and a line break in a value would let it split log lines or headers it echoes.
 fn sanitize_value(value: &[u8]) -> Vec<u8> {
-    value.iter().map(|b| if matches!(b, 0 | b'\r' | b'\n') { b' ' } else { *b }).collect()
+    value
+        .iter()
+        .map(|b| {
+            if matches!(b, 0 | b'\r' | b'\n') {
+                b' '
+            } else {
+                *b
+            }
+        })
+        .collect()
 }
 
 /// The Host header without its port (`[::1]:8080` → `[::1]`); `localhost` when there is none.
 fn server_name(host: &[u8]) -> Vec<u8> {
     let host = host.trim_ascii();
     let end = if host.starts_with(b"[") {
-        host.iter().position(|b| *b == b']').map_or(host.len(), |i| i + 1)
+        host.iter()
+            .position(|b| *b == b']')
+            .map_or(host.len(), |i| i + 1)
     } else {
         host.iter().position(|b| *b == b':').unwrap_or(host.len())
     };
@@ -198,7 +238,10 @@ mod tests {
             method: "GET".into(),
             path: "/a b/ü".into(),
             query: "x=1&y=%20".into(),
-            headers: headers.iter().map(|(n, v)| Header::new(*n, v.as_bytes())).collect(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| Header::new(*n, v.as_bytes()))
+                .collect(),
             client_ip: Some("203.0.113.9".into()),
             protocol: "HTTP/1.1".into(),
             ..Default::default()
@@ -206,9 +249,24 @@ mod tests {
     }
 
     fn build(req: &HttpRequest) -> Params {
-        let script = Script { filename: PathBuf::from("/var/task/public/index.php"), name: "/index.php".into(), path_info: None };
-        let inv = InvocationInfo { request_id: "id-1".into(), deadline_ms: Some(5), function_arn: "arn".into(), trace_id: Some("Root=1".into()) };
-        Params::build(req, &script, &Site::new("/var/task/public".into()), &inv, Some(r#"{"stage":"$default"}"#))
+        let script = Script {
+            filename: PathBuf::from("/var/task/public/index.php"),
+            name: "/index.php".into(),
+            path_info: None,
+        };
+        let inv = InvocationInfo {
+            request_id: "id-1".into(),
+            deadline_ms: Some(5),
+            function_arn: "arn".into(),
+            trace_id: Some("Root=1".into()),
+        };
+        Params::build(
+            req,
+            &script,
+            &Site::new("/var/task/public".into()),
+            &inv,
+            Some(r#"{"stage":"$default"}"#),
+        )
     }
 
     fn get<'a>(p: &'a Params, name: &str) -> Option<&'a str> {
@@ -217,7 +275,10 @@ mod tests {
 
     #[test]
     fn server_variables_come_from_the_request_and_site() {
-        let p = build(&request(&[("Host", "example.com:8443"), ("X-Forwarded-Port", "8443")]));
+        let p = build(&request(&[
+            ("Host", "example.com:8443"),
+            ("X-Forwarded-Port", "8443"),
+        ]));
         assert_eq!(get(&p, "REQUEST_URI"), Some("/a%20b/%C3%BC?x=1&y=%20"));
         assert_eq!(get(&p, "QUERY_STRING"), Some("x=1&y=%20"));
         assert_eq!(get(&p, "SERVER_NAME"), Some("example.com"));
@@ -231,14 +292,18 @@ mod tests {
         assert_eq!(get(&p, "CONTENT_LENGTH"), None);
         assert_eq!(get(&p, "_X_AMZN_TRACE_ID"), Some("Root=1"));
         assert!(get(&p, "SERVER_SOFTWARE").is_some_and(|s| s.starts_with("lambda-fpm/")));
-        let ctx: serde_json::Value = serde_json::from_slice(p.get("LAMBDA_INVOCATION_CONTEXT").expect("ctx")).expect("json");
+        let ctx: serde_json::Value =
+            serde_json::from_slice(p.get("LAMBDA_INVOCATION_CONTEXT").expect("ctx")).expect("json");
         assert_eq!(ctx["awsRequestId"], "id-1");
         assert_eq!(ctx["deadlineMs"], 5);
     }
 
     #[test]
     fn plain_http_and_default_port() {
-        let p = build(&request(&[("X-Forwarded-Proto", "http"), ("X-Forwarded-Port", "80; rm")]));
+        let p = build(&request(&[
+            ("X-Forwarded-Proto", "http"),
+            ("X-Forwarded-Port", "80; rm"),
+        ]));
         assert_eq!(get(&p, "HTTPS"), None);
         assert_eq!(get(&p, "REQUEST_SCHEME"), Some("http"));
         assert_eq!(get(&p, "SERVER_PORT"), Some("443"));

@@ -75,7 +75,10 @@ pub struct EndRequest {
 impl EndRequest {
     pub fn parse(content: &[u8]) -> Option<Self> {
         let b: &[u8; 8] = content.get(..8)?.try_into().ok()?;
-        Some(Self { app_status: u32::from_be_bytes([b[0], b[1], b[2], b[3]]), protocol_status: b[4] })
+        Some(Self {
+            app_status: u32::from_be_bytes([b[0], b[1], b[2], b[3]]),
+            protocol_status: b[4],
+        })
     }
 }
 
@@ -85,7 +88,16 @@ fn push_header(out: &mut Vec<u8>, kind: RecordType, request_id: u16, content_len
     let padding = (8 - content_len % 8) % 8;
     let id = request_id.to_be_bytes();
     let len = (content_len as u16).to_be_bytes();
-    out.extend_from_slice(&[VERSION, kind as u8, id[0], id[1], len[0], len[1], padding as u8, 0]);
+    out.extend_from_slice(&[
+        VERSION,
+        kind as u8,
+        id[0],
+        id[1],
+        len[0],
+        len[1],
+        padding as u8,
+        0,
+    ]);
 }
 
 fn push_stream(out: &mut Vec<u8>, kind: RecordType, request_id: u16, data: &[u8]) {
@@ -113,7 +125,9 @@ pub fn push_pair(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
 
 /// Encodes a whole responder request: BEGIN_REQUEST (keep the connection), the encoded params, and stdin.
 pub fn encode_request(request_id: u16, encoded_params: &[u8], stdin: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64 + encoded_params.len() + stdin.len() + stdin.len() / MAX_CONTENT * 16);
+    let mut out = Vec::with_capacity(
+        64 + encoded_params.len() + stdin.len() + stdin.len() / MAX_CONTENT * 16,
+    );
     push_header(&mut out, RecordType::BeginRequest, request_id, 8);
     let role = ROLE_RESPONDER.to_be_bytes();
     out.extend_from_slice(&[role[0], role[1], FLAG_KEEP_CONN, 0, 0, 0, 0, 0]);
@@ -158,7 +172,13 @@ mod tests {
         push_pair(&mut out, b"LONG", &long);
         assert_eq!(&out[..4], &[1, 1, b'A', b'1']);
         assert_eq!(&out[4..9], &[4, 0x80, 0, 1, 44]);
-        assert_eq!(decode_pairs(&out), Some(vec![(b"A".to_vec(), b"1".to_vec()), (b"LONG".to_vec(), long)]));
+        assert_eq!(
+            decode_pairs(&out),
+            Some(vec![
+                (b"A".to_vec(), b"1".to_vec()),
+                (b"LONG".to_vec(), long)
+            ])
+        );
         assert_eq!(decode_pairs(&[5, 1, b'a']), None);
     }
 
@@ -171,7 +191,10 @@ mod tests {
         while at < req.len() {
             let h = RecordHeader::parse(req[at..at + 8].try_into().expect("8 bytes"));
             assert_eq!(h.version, 1);
-            assert_eq!((h.content_length as usize + h.padding_length as usize) % 8, 0);
+            assert_eq!(
+                (h.content_length as usize + h.padding_length as usize) % 8,
+                0
+            );
             seen.push((h.kind, h.content_length));
             at += 8 + h.body_len();
         }
@@ -194,7 +217,10 @@ mod tests {
     fn end_request_parses_and_rejects_short_bodies() {
         assert_eq!(
             EndRequest::parse(&[0, 0, 1, 0, 0, 0, 0, 0]),
-            Some(EndRequest { app_status: 256, protocol_status: 0 })
+            Some(EndRequest {
+                app_status: 256,
+                protocol_status: 0
+            })
         );
         assert_eq!(EndRequest::parse(&[0, 0]), None);
     }

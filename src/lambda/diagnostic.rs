@@ -14,7 +14,11 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(error_type: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { error_type: error_type.into(), error_message: message.into(), stack_trace: Vec::new() }
+        Self {
+            error_type: error_type.into(),
+            error_message: message.into(),
+            stack_trace: Vec::new(),
+        }
     }
 
     pub fn to_json(&self) -> Vec<u8> {

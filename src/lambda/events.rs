@@ -93,7 +93,14 @@ pub fn parse(event: &[u8]) -> Result<(HttpEvent, Result<(), BadRequest>), EventE
     let source = detect(&raw, &context).ok_or_else(|| unsupported(event))?;
     let request_context = raw.request_context.map(|rc| rc.get().to_owned());
     let (request, body_ok) = to_request(source, raw, &context)?;
-    Ok((HttpEvent { source, request, request_context }, body_ok))
+    Ok((
+        HttpEvent {
+            source,
+            request,
+            request_context,
+        },
+        body_ok,
+    ))
 }
 
 fn detect(raw: &RawEvent<'_>, context: &RequestContext<'_>) -> Option<EventSource> {
@@ -102,7 +109,9 @@ fn detect(raw: &RawEvent<'_>, context: &RequestContext<'_>) -> Option<EventSourc
         return Some(EventSource::ApiGatewayV2);
     }
     if context.elb.is_some() {
-        return Some(EventSource::Alb { multi_value: raw.multi_value_headers.is_some() });
+        return Some(EventSource::Alb {
+            multi_value: raw.multi_value_headers.is_some(),
+        });
     }
     raw.http_method.as_ref().map(|_| EventSource::ApiGatewayV1)
 }
@@ -118,7 +127,9 @@ fn to_request(
     }
     .ok_or_else(|| EventError::InvalidField("the event has no HTTP method".into()))?;
     if method.is_empty() || !method.bytes().all(is_token_byte) {
-        return Err(EventError::InvalidField(format!("the HTTP method {method:?} is not a token")));
+        return Err(EventError::InvalidField(format!(
+            "the HTTP method {method:?} is not a token"
+        )));
     }
 
     let path = match source {
@@ -126,7 +137,11 @@ fn to_request(
         _ => raw.path.as_deref(),
     }
     .unwrap_or("/");
-    let path = if path.starts_with('/') { path.to_owned() } else { format!("/{path}") };
+    let path = if path.starts_with('/') {
+        path.to_owned()
+    } else {
+        format!("/{path}")
+    };
 
     let query = match source {
         EventSource::ApiGatewayV2 => raw.raw_query_string.as_deref().unwrap_or("").to_owned(),
@@ -157,18 +172,27 @@ fn to_request(
     }
 
     let client_ip = match source {
-        EventSource::ApiGatewayV1 => {
-            context.identity.as_ref().and_then(|i| i.source_ip.as_deref()).map(str::to_owned)
-        }
-        EventSource::ApiGatewayV2 => {
-            context.http.as_ref().and_then(|h| h.source_ip.as_deref()).map(str::to_owned)
-        }
+        EventSource::ApiGatewayV1 => context
+            .identity
+            .as_ref()
+            .and_then(|i| i.source_ip.as_deref())
+            .map(str::to_owned),
+        EventSource::ApiGatewayV2 => context
+            .http
+            .as_ref()
+            .and_then(|h| h.source_ip.as_deref())
+            .map(str::to_owned),
         // The load balancer appends the address it saw to whatever the client sent: trust only that.
         EventSource::Alb { .. } => headers
             .iter()
             .rev()
             .find(|h| h.name.eq_ignore_ascii_case("x-forwarded-for"))
-            .and_then(|h| String::from_utf8_lossy(&h.value).rsplit(',').next().map(|s| s.trim().to_owned()))
+            .and_then(|h| {
+                String::from_utf8_lossy(&h.value)
+                    .rsplit(',')
+                    .next()
+                    .map(|s| s.trim().to_owned())
+            })
             .filter(|s| !s.is_empty()),
     };
 
@@ -190,12 +214,22 @@ fn to_request(
         Some(body) => (Bytes::copy_from_slice(body.as_bytes()), Ok(())),
     };
 
-    let request = HttpRequest { method: method.into_owned(), path, query, headers, body, client_ip, protocol };
+    let request = HttpRequest {
+        method: method.into_owned(),
+        path,
+        query,
+        headers,
+        body,
+        client_ip,
+        protocol,
+    };
     Ok((request, body_ok))
 }
 
 fn decode_base64(body: &str) -> Option<Vec<u8>> {
-    use base64::engine::{general_purpose::GeneralPurpose, DecodePaddingMode, GeneralPurposeConfig};
+    use base64::engine::{
+        general_purpose::GeneralPurpose, DecodePaddingMode, GeneralPurposeConfig,
+    };
     const LENIENT: GeneralPurpose = GeneralPurpose::new(
         &base64::alphabet::STANDARD,
         GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
@@ -204,7 +238,11 @@ fn decode_base64(body: &str) -> Option<Vec<u8>> {
 }
 
 /// Everything but RFC 3986's unreserved characters gets percent-encoded (so a space is `%20`).
-const QUERY_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const QUERY_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// REST / payload 1.0 hand us decoded parameters: re-encode them. ALB hands them over still encoded as
 /// the client sent them: join them untouched.
@@ -240,7 +278,9 @@ fn join_query(raw: &RawEvent<'_>, encode: bool) -> String {
 
 fn is_http_version(p: &str) -> bool {
     let b = p.as_bytes();
-    p.len() <= 10 && p.starts_with("HTTP/") && b[5..].iter().all(|c| c.is_ascii_digit() || *c == b'.')
+    p.len() <= 10
+        && p.starts_with("HTTP/")
+        && b[5..].iter().all(|c| c.is_ascii_digit() || *c == b'.')
 }
 
 /// RFC 9110 `tchar`.
@@ -261,7 +301,8 @@ fn json_kind(value: &serde_json::Value) -> &'static str {
 
 /// Names what arrived, so the log says "an SQS event" rather than "bad event". Only on the error path.
 fn unsupported(event: &[u8]) -> EventError {
-    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(event) else {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(event)
+    else {
         return EventError::Unsupported("the event is not an HTTP event".into());
     };
     let source = map
@@ -270,7 +311,11 @@ fn unsupported(event: &[u8]) -> EventError {
         .and_then(|r| r.get("eventSource").or_else(|| r.get("EventSource")))
         .and_then(|s| s.as_str())
         .map(str::to_owned)
-        .or_else(|| map.get("source").and_then(|s| s.as_str()).map(str::to_owned));
+        .or_else(|| {
+            map.get("source")
+                .and_then(|s| s.as_str())
+                .map(str::to_owned)
+        });
     let mut keys: Vec<&str> = map.keys().map(String::as_str).take(8).collect();
     if map.len() > keys.len() {
         keys.push("…");
@@ -396,7 +441,9 @@ impl<'de: 'a, 'a> Deserialize<'de> for MultiPairs<'a> {
             }
             fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
                 let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(8));
-                while let Some((k, v)) = map.next_entry::<Str<'de>, Option<Vec<Option<Str<'de>>>>>()? {
+                while let Some((k, v)) =
+                    map.next_entry::<Str<'de>, Option<Vec<Option<Str<'de>>>>>()?
+                {
                     if let Some(v) = v {
                         pairs.push((k.0, v.into_iter().flatten().collect()));
                     }

@@ -34,7 +34,10 @@ pub fn encode(source: EventSource, response: &HttpResponse, head: bool) -> Encod
         _ => BUFFERED_LIMIT,
     };
     if json.len() <= limit {
-        return Encoded { json, replaced: None };
+        return Encoded {
+            json,
+            replaced: None,
+        };
     }
     let why = format!(
         "The response is too large for Lambda: {} bytes of response JSON (body {} bytes{}) where the limit is {} bytes.",
@@ -44,7 +47,10 @@ pub fn encode(source: EventSource, response: &HttpResponse, head: bool) -> Encod
         limit
     );
     let replacement = HttpResponse::text(502, &format!("502 Bad Gateway\n{why}"));
-    Encoded { json: encode_unchecked(source, &replacement, head), replaced: Some(why) }
+    Encoded {
+        json: encode_unchecked(source, &replacement, head),
+        replaced: Some(why),
+    }
 }
 
 fn encode_unchecked(source: EventSource, response: &HttpResponse, head: bool) -> Vec<u8> {
@@ -63,7 +69,12 @@ fn encode_unchecked(source: EventSource, response: &HttpResponse, head: bool) ->
     let result = match source {
         EventSource::ApiGatewayV1 => serde_json::to_writer(
             &mut out,
-            &V1 { status_code: response.status, multi_value_headers: MultiMap(&grouped), body: &body, is_base64_encoded: binary },
+            &V1 {
+                status_code: response.status,
+                multi_value_headers: MultiMap(&grouped),
+                body: &body,
+                is_base64_encoded: binary,
+            },
         ),
         EventSource::ApiGatewayV2 => {
             let cookies: Vec<Cow<'_, str>> = response
@@ -76,7 +87,10 @@ fn encode_unchecked(source: EventSource, response: &HttpResponse, head: bool) ->
                 &mut out,
                 &V2 {
                     status_code: response.status,
-                    headers: JoinedMap { groups: &grouped, skip_cookies: true },
+                    headers: JoinedMap {
+                        groups: &grouped,
+                        skip_cookies: true,
+                    },
                     cookies,
                     body: &body,
                     is_base64_encoded: binary,
@@ -98,7 +112,10 @@ fn encode_unchecked(source: EventSource, response: &HttpResponse, head: bool) ->
             &AlbSingle {
                 status_code: response.status,
                 status_description: response.status_line(),
-                headers: JoinedMap { groups: &grouped, skip_cookies: false },
+                headers: JoinedMap {
+                    groups: &grouped,
+                    skip_cookies: false,
+                },
                 body: &body,
                 is_base64_encoded: binary,
             },
@@ -116,7 +133,10 @@ fn group(headers: &[Header]) -> Groups<'_> {
     let mut groups: Groups<'_> = Vec::with_capacity(headers.len());
     for h in headers {
         let value = String::from_utf8_lossy(&h.value);
-        match groups.iter_mut().find(|(name, _)| name.eq_ignore_ascii_case(&h.name)) {
+        match groups
+            .iter_mut()
+            .find(|(name, _)| name.eq_ignore_ascii_case(&h.name))
+        {
             Some((_, values)) => values.push(value),
             None => groups.push((h.name.as_str(), vec![value])),
         }
@@ -263,7 +283,12 @@ mod tests {
     fn alb_status_description_and_header_shape_follow_the_request() {
         let multi = value(EventSource::Alb { multi_value: true }, &sample(), false);
         assert_eq!(multi["statusDescription"], "404 Not Found");
-        assert_eq!(multi["multiValueHeaders"]["Set-Cookie"].as_array().map(Vec::len), Some(2));
+        assert_eq!(
+            multi["multiValueHeaders"]["Set-Cookie"]
+                .as_array()
+                .map(Vec::len),
+            Some(2)
+        );
         assert!(multi.get("headers").is_none());
         let single = value(EventSource::Alb { multi_value: false }, &sample(), false);
         assert_eq!(single["headers"]["Set-Cookie"], "b=2");
@@ -294,9 +319,13 @@ mod tests {
         assert!(v["body"].as_str().is_some_and(|b| b.contains("too large")));
         // Just under the limit passes untouched.
         r.body = Bytes::from(vec![b'a'; BUFFERED_LIMIT - 200]);
-        assert!(encode(EventSource::ApiGatewayV2, &r, false).replaced.is_none());
+        assert!(encode(EventSource::ApiGatewayV2, &r, false)
+            .replaced
+            .is_none());
         // ALB's limit is 1 MB.
         r.body = Bytes::from(vec![b'a'; ALB_LIMIT]);
-        assert!(encode(EventSource::Alb { multi_value: false }, &r, false).replaced.is_some());
+        assert!(encode(EventSource::Alb { multi_value: false }, &r, false)
+            .replaced
+            .is_some());
     }
 }

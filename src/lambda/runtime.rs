@@ -31,7 +31,12 @@ pub async fn run(app: Arc<App>, mut api: RuntimeApi) -> Result<(), LoopError> {
                 next
             }
             // The Runtime API answers 500 when the runtime must exit (FACTS §1).
-            Err(e @ ApiError::Status { status: StatusCode::INTERNAL_SERVER_ERROR, .. }) => return Err(LoopError::Exit(e)),
+            Err(
+                e @ ApiError::Status {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    ..
+                },
+            ) => return Err(LoopError::Exit(e)),
             Err(e) => {
                 failures += 1;
                 if failures >= MAX_NEXT_FAILURES {
@@ -45,9 +50,13 @@ pub async fn run(app: Arc<App>, mut api: RuntimeApi) -> Result<(), LoopError> {
         let request_id = next.info.request_id.clone();
         // A spawned task turns a bug's panic into an /error post instead of a dead runtime.
         let task_app = app.clone();
-        let handled = tokio::spawn(async move { task_app.handle_event(&next.event, &next.info).await }).await;
+        let handled =
+            tokio::spawn(async move { task_app.handle_event(&next.event, &next.info).await }).await;
         let outcome = handled.unwrap_or_else(|panic| {
-            Err(Diagnostic::new("Runtime.InternalError", format!("the runtime failed while handling the event: {panic}")))
+            Err(Diagnostic::new(
+                "Runtime.InternalError",
+                format!("the runtime failed while handling the event: {panic}"),
+            ))
         });
         let posted = match outcome {
             Ok(json) => api.respond(&request_id, json.into()).await,
@@ -58,7 +67,10 @@ pub async fn run(app: Arc<App>, mut api: RuntimeApi) -> Result<(), LoopError> {
         };
         match posted {
             Ok(()) => {}
-            Err(ApiError::Status { status: StatusCode::PAYLOAD_TOO_LARGE, .. }) => {
+            Err(ApiError::Status {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                ..
+            }) => {
                 tracing::error!(requestId = %request_id, "Lambda refused the response as too large (413)");
             }
             Err(e) => tracing::error!(requestId = %request_id, "posting the result failed: {e}"),

@@ -46,7 +46,11 @@ impl Backend {
         max_stdout: usize,
         on_stderr: impl FnMut(&[u8]),
     ) -> Result<Output, BackendError> {
-        let _permit = self.permits.acquire().await.map_err(|_| FcgiError::Closed)?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| FcgiError::Closed)?;
         let work = async {
             let mut conn = self.connection().await?;
             let result = conn.execute(request, max_stdout, on_stderr).await;
@@ -71,7 +75,10 @@ impl Backend {
     async fn connection(&self) -> Result<Connection, BackendError> {
         let mut supervisor = self.supervisor.lock().await;
         if !supervisor.is_running() {
-            self.idle.lock().map(|mut idle| idle.clear()).unwrap_or_default();
+            self.idle
+                .lock()
+                .map(|mut idle| idle.clear())
+                .unwrap_or_default();
             let started = std::time::Instant::now();
             let stream = supervisor.start().await?;
             tracing::info!("php-fpm restarted in {:?}", started.elapsed());

@@ -36,11 +36,20 @@ pub struct FpmSettings {
 #[derive(Debug, thiserror::Error)]
 pub enum FpmError {
     #[error("cannot start php-fpm ({binary}): {source}")]
-    Spawn { binary: String, source: std::io::Error },
+    Spawn {
+        binary: String,
+        source: std::io::Error,
+    },
     #[error("php-fpm exited during start-up ({status}); check the php-fpm and php.ini settings. Its last output:\n{output}")]
     Exited { status: String, output: String },
-    #[error("php-fpm did not open its socket {socket} within {timeout:?}. Its last output:\n{output}")]
-    NotReady { socket: String, timeout: Duration, output: String },
+    #[error(
+        "php-fpm did not open its socket {socket} within {timeout:?}. Its last output:\n{output}"
+    )]
+    NotReady {
+        socket: String,
+        timeout: Duration,
+        output: String,
+    },
     #[error("php-fpm is down; after {failures} failed starts the next attempt waits {wait:?}")]
     BackingOff { failures: u32, wait: Duration },
 }
@@ -57,7 +66,13 @@ const RECENT_LINES: usize = 20;
 
 impl Supervisor {
     pub fn new(settings: FpmSettings) -> Self {
-        Self { settings, child: None, recent: Arc::default(), failures: 0, not_before: None }
+        Self {
+            settings,
+            child: None,
+            recent: Arc::default(),
+            failures: 0,
+            not_before: None,
+        }
     }
 
     pub fn settings(&self) -> &FpmSettings {
@@ -69,7 +84,11 @@ impl Supervisor {
         let s = &self.settings;
         let _ = std::fs::remove_file(&s.socket);
         let mut cmd = Command::new(&s.binary);
-        cmd.arg("--nodaemonize").arg("--fpm-config").arg(&s.fpm_config).arg("--php-ini").arg(&s.php_ini);
+        cmd.arg("--nodaemonize")
+            .arg("--fpm-config")
+            .arg(&s.fpm_config)
+            .arg("--php-ini")
+            .arg(&s.php_ini);
         if s.as_root {
             cmd.arg("--allow-to-run-as-root");
         }
@@ -77,14 +96,19 @@ impl Supervisor {
             .env("LAMBDA_FPM_SOCKET", &s.socket)
             .env("LAMBDA_FPM_WORKERS", s.workers.to_string())
             .env("LAMBDA_FPM_TMP", &s.tmp)
-            .env("LAMBDA_FPM_OPCACHE_REVALIDATE", if s.opcache_revalidate { "1" } else { "0" })
+            .env(
+                "LAMBDA_FPM_OPCACHE_REVALIDATE",
+                if s.opcache_revalidate { "1" } else { "0" },
+            )
             .envs(s.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        let mut child =
-            cmd.spawn().map_err(|source| FpmError::Spawn { binary: s.binary.display().to_string(), source })?;
+        let mut child = cmd.spawn().map_err(|source| FpmError::Spawn {
+            binary: s.binary.display().to_string(),
+            source,
+        })?;
         // Always drained: a full pipe would block php-fpm, and with it every request.
         if let Some(out) = child.stdout.take() {
             tokio::spawn(drain(out, self.recent.clone()));
@@ -105,7 +129,10 @@ impl Supervisor {
                 // Let the drain tasks catch the last words.
                 tokio::time::sleep(Duration::from_millis(20)).await;
                 self.child = None;
-                return Err(FpmError::Exited { status, output: self.recent_output() });
+                return Err(FpmError::Exited {
+                    status,
+                    output: self.recent_output(),
+                });
             }
             if let Ok(stream) = UnixStream::connect(&self.settings.socket).await {
                 return Ok(stream);
@@ -128,7 +155,10 @@ impl Supervisor {
         if let Some(not_before) = self.not_before {
             let now = Instant::now();
             if now < not_before {
-                return Err(FpmError::BackingOff { failures: self.failures, wait: not_before - now });
+                return Err(FpmError::BackingOff {
+                    failures: self.failures,
+                    wait: not_before - now,
+                });
             }
         }
         let result = match self.spawn() {
@@ -142,7 +172,8 @@ impl Supervisor {
             }
             Err(_) => {
                 self.failures += 1;
-                let wait = Duration::from_millis(500u64 << self.failures.min(6)).min(Duration::from_secs(30));
+                let wait = Duration::from_millis(500u64 << self.failures.min(6))
+                    .min(Duration::from_secs(30));
                 self.not_before = Some(Instant::now() + wait);
             }
         }
@@ -187,37 +218,53 @@ impl Supervisor {
 
     /// Stops php-fpm: SIGTERM, then SIGKILL after a second.
     pub async fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else { return };
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
         if let Some(pid) = child.id() {
             let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
         }
-        if tokio::time::timeout(Duration::from_secs(1), child.wait()).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(1), child.wait())
+            .await
+            .is_err()
+        {
             let _ = child.kill().await;
         }
         let _ = std::fs::remove_file(&self.settings.socket);
     }
 
     fn recent_output(&self) -> String {
-        self.recent.lock().map(|lines| lines.iter().cloned().collect::<Vec<_>>().join("\n")).unwrap_or_default()
+        self.recent
+            .lock()
+            .map(|lines| lines.iter().cloned().collect::<Vec<_>>().join("\n"))
+            .unwrap_or_default()
     }
 }
 
 /// The pids of `pid`'s children, from /proc.
 fn children(pid: u32) -> Vec<i32> {
-    let direct = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .map(|s| s.split_whitespace().filter_map(|p| p.parse().ok()).collect::<Vec<i32>>());
+    let direct = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).map(|s| {
+        s.split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect::<Vec<i32>>()
+    });
     if let Ok(pids) = direct {
         return pids;
     }
     // Kernels without CONFIG_PROC_CHILDREN: scan for processes whose parent is `pid`.
-    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
     entries
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
         .filter(|child| {
-            std::fs::read_to_string(format!("/proc/{child}/stat")).ok().and_then(|stat| {
-                let after = stat.rsplit_once(')')?.1;
-                after.split_whitespace().nth(1)?.parse::<u32>().ok()
-            }) == Some(pid)
+            std::fs::read_to_string(format!("/proc/{child}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    let after = stat.rsplit_once(')')?.1;
+                    after.split_whitespace().nth(1)?.parse::<u32>().ok()
+                })
+                == Some(pid)
         })
         .collect()
 }

@@ -10,13 +10,35 @@ struct Site {
 fn site() -> Site {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path().join("public");
-    for d in ["", "blog", "assets", "wp-admin", "data", ".git", ".well-known", "empty"] {
+    for d in [
+        "",
+        "blog",
+        "assets",
+        "wp-admin",
+        "data",
+        ".git",
+        ".well-known",
+        "empty",
+    ] {
         fs::create_dir_all(root.join(d)).expect("mkdir");
     }
     for f in [
-        "index.php", "other.php", "blog/index.php", "wp-admin/index.php", "wp-login.php", "assets/app.css",
-        "image.jpg", ".env", ".git/config", ".well-known/security.txt", "config.inc", "index.php~",
-        "index.php.bak", "source.phps", "data/pages.txt", "database.txt",
+        "index.php",
+        "other.php",
+        "blog/index.php",
+        "wp-admin/index.php",
+        "wp-login.php",
+        "assets/app.css",
+        "image.jpg",
+        ".env",
+        ".git/config",
+        ".well-known/security.txt",
+        "config.inc",
+        "index.php~",
+        "index.php.bak",
+        "source.phps",
+        "data/pages.txt",
+        "database.txt",
     ] {
         fs::write(root.join(f), "x").expect("write");
     }
@@ -25,14 +47,22 @@ fn site() -> Site {
     std::os::unix::fs::symlink(&outside, root.join("leak.txt")).expect("symlink");
     std::os::unix::fs::symlink(dir.path(), root.join("up")).expect("symlink");
     let root = fs::canonicalize(&root).expect("canonical");
-    let front = Script { filename: root.join("index.php"), name: "/index.php".into(), path_info: None };
+    let front = Script {
+        filename: root.join("index.php"),
+        name: "/index.php".into(),
+        path_info: None,
+    };
     let router = Router {
         document_root: root,
         front_controller: front,
         index_files: vec!["index.php".into(), "index.html".into()],
         deny: vec!["/data".into()],
     };
-    Site { _dir: dir, router, outside }
+    Site {
+        _dir: dir,
+        router,
+        outside,
+    }
 }
 
 fn script(site: &Site, rel: &str, name: &str, info: Option<&str>) -> Route {
@@ -50,32 +80,65 @@ fn front(site: &Site) -> Route {
 #[test]
 fn php_files_run_with_path_info() {
     let s = site();
-    assert_eq!(s.router.route("/other.php", ""), script(&s, "other.php", "/other.php", None));
-    assert_eq!(s.router.route("/other.php/a/b", ""), script(&s, "other.php", "/other.php", Some("/a/b")));
-    assert_eq!(s.router.route("/other.php/a/", ""), script(&s, "other.php", "/other.php", Some("/a/")));
-    assert_eq!(s.router.route("/wp-login.php", ""), script(&s, "wp-login.php", "/wp-login.php", None));
-    assert_eq!(s.router.route("/", ""), script(&s, "index.php", "/index.php", None));
+    assert_eq!(
+        s.router.route("/other.php", ""),
+        script(&s, "other.php", "/other.php", None)
+    );
+    assert_eq!(
+        s.router.route("/other.php/a/b", ""),
+        script(&s, "other.php", "/other.php", Some("/a/b"))
+    );
+    assert_eq!(
+        s.router.route("/other.php/a/", ""),
+        script(&s, "other.php", "/other.php", Some("/a/"))
+    );
+    assert_eq!(
+        s.router.route("/wp-login.php", ""),
+        script(&s, "wp-login.php", "/wp-login.php", None)
+    );
+    assert_eq!(
+        s.router.route("/", ""),
+        script(&s, "index.php", "/index.php", None)
+    );
 }
 
 #[test]
 fn directories_run_their_index_after_a_slash_redirect() {
     let s = site();
-    assert_eq!(s.router.route("/wp-admin/", ""), script(&s, "wp-admin/index.php", "/wp-admin/index.php", None));
-    assert_eq!(s.router.route("/wp-admin", "a=1"), Route::Redirect("/wp-admin/?a=1".into()));
-    assert_eq!(s.router.route("//blog", ""), Route::Redirect("/blog/".into()));
+    assert_eq!(
+        s.router.route("/wp-admin/", ""),
+        script(&s, "wp-admin/index.php", "/wp-admin/index.php", None)
+    );
+    assert_eq!(
+        s.router.route("/wp-admin", "a=1"),
+        Route::Redirect("/wp-admin/?a=1".into())
+    );
+    assert_eq!(
+        s.router.route("//blog", ""),
+        Route::Redirect("/blog/".into())
+    );
     assert_eq!(s.router.route("/empty/", ""), front(&s));
 }
 
 #[test]
 fn other_files_are_static_and_unknown_paths_go_to_the_front_controller() {
     let s = site();
-    assert_eq!(s.router.route("/assets/app.css", ""), Route::Static(s.router.document_root.join("assets/app.css")));
-    assert_eq!(s.router.route("/assets/%61pp.css", ""), Route::Static(s.router.document_root.join("assets/app.css")));
+    assert_eq!(
+        s.router.route("/assets/app.css", ""),
+        Route::Static(s.router.document_root.join("assets/app.css"))
+    );
+    assert_eq!(
+        s.router.route("/assets/%61pp.css", ""),
+        Route::Static(s.router.document_root.join("assets/app.css"))
+    );
     assert_eq!(s.router.route("/blog/hello-world", ""), front(&s));
     assert_eq!(s.router.route("/image.jpg/x.php", ""), front(&s));
     assert_eq!(s.router.route("/nope.php", ""), front(&s));
     assert_eq!(s.router.route("/%ff", ""), front(&s));
-    assert_eq!(s.router.route("/database.txt", ""), Route::Static(s.router.document_root.join("database.txt")));
+    assert_eq!(
+        s.router.route("/database.txt", ""),
+        Route::Static(s.router.document_root.join("database.txt"))
+    );
     assert_eq!(
         s.router.route("/.well-known/security.txt", ""),
         Route::Static(s.router.document_root.join(".well-known/security.txt"))
@@ -85,25 +148,59 @@ fn other_files_are_static_and_unknown_paths_go_to_the_front_controller() {
 #[test]
 fn traversal_in_every_encoding_is_refused() {
     let s = site();
-    for path in ["/../secret.txt", "/%2e%2e/secret.txt", "/%2E%2E%2Fsecret.txt", "/assets/../../secret.txt", "/..%2f..%2fetc/passwd"] {
-        assert!(matches!(s.router.route(path, ""), Route::BadRequest(_)), "{path}");
+    for path in [
+        "/../secret.txt",
+        "/%2e%2e/secret.txt",
+        "/%2E%2E%2Fsecret.txt",
+        "/assets/../../secret.txt",
+        "/..%2f..%2fetc/passwd",
+    ] {
+        assert!(
+            matches!(s.router.route(path, ""), Route::BadRequest(_)),
+            "{path}"
+        );
     }
-    for path in ["/..%5csecret.txt", "/a%00.php", "/assets\\..\\..\\secret.txt"] {
-        assert!(matches!(s.router.route(path, ""), Route::BadRequest(_)), "{path}");
+    for path in [
+        "/..%5csecret.txt",
+        "/a%00.php",
+        "/assets\\..\\..\\secret.txt",
+    ] {
+        assert!(
+            matches!(s.router.route(path, ""), Route::BadRequest(_)),
+            "{path}"
+        );
     }
     // Climbing and coming back inside is fine, like nginx.
-    assert_eq!(s.router.route("/assets/../other.php", ""), script(&s, "other.php", "/other.php", None));
+    assert_eq!(
+        s.router.route("/assets/../other.php", ""),
+        script(&s, "other.php", "/other.php", None)
+    );
 }
 
 #[test]
 fn secrets_are_never_served() {
     let s = site();
     for path in [
-        "/.env", "/%2eenv", "/.git/config", "/assets/.hidden", "/config.inc", "/index.php~", "/index.php.bak",
-        "/source.phps", "/data/pages.txt", "/data", "/DATA/../data/pages.txt", "/leak.txt", "/up/secret.txt",
+        "/.env",
+        "/%2eenv",
+        "/.git/config",
+        "/assets/.hidden",
+        "/config.inc",
+        "/index.php~",
+        "/index.php.bak",
+        "/source.phps",
+        "/data/pages.txt",
+        "/data",
+        "/DATA/../data/pages.txt",
+        "/leak.txt",
+        "/up/secret.txt",
         "/.well-known/.x",
     ] {
-        assert!(matches!(s.router.route(path, ""), Route::Denied(_)), "{path}: {:?}", s.router.route(path, ""));
+        assert!(
+            matches!(s.router.route(path, ""), Route::Denied(_)),
+            "{path}: {:?}",
+            s.router.route(path, "")
+        );
     }
     assert!(s.outside.exists());
 }

@@ -7,7 +7,11 @@ fn ok(event: &str) -> HttpEvent {
 }
 
 fn header<'a>(req: &'a HttpRequest, name: &str) -> Vec<&'a [u8]> {
-    req.headers.iter().filter(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value.as_slice()).collect()
+    req.headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case(name))
+        .map(|h| h.value.as_slice())
+        .collect()
 }
 
 #[test]
@@ -30,7 +34,10 @@ fn rest_v1_rebuilds_the_query_and_keeps_every_header_value() {
     assert_eq!(header(r, "accept"), [b"a".as_slice(), b"b"]);
     assert_eq!(r.client_ip.as_deref(), Some("203.0.113.7"));
     assert_eq!(&r.body[..], br#"{"a":1}"#);
-    assert!(e.request_context.as_deref().is_some_and(|c| c.contains(r#""stage": "prod""#)));
+    assert!(e
+        .request_context
+        .as_deref()
+        .is_some_and(|c| c.contains(r#""stage": "prod""#)));
 }
 
 #[test]
@@ -44,7 +51,10 @@ fn v2_keeps_the_raw_query_and_joins_cookies() {
     }"#);
     assert_eq!(e.source, EventSource::ApiGatewayV2);
     let r = &e.request;
-    assert_eq!(r.method, "PUT", "the v2 method comes from requestContext, not a stray httpMethod");
+    assert_eq!(
+        r.method, "PUT",
+        "the v2 method comes from requestContext, not a stray httpMethod"
+    );
     assert_eq!(r.query, "a=1&b=%20+x&a=2");
     assert_eq!(header(r, "cookie"), [b"c1=v1; c2=v2".as_slice()]);
     assert_eq!(r.protocol, "HTTP/2.0");
@@ -64,8 +74,10 @@ fn alb_joins_the_query_as_received_and_trusts_the_last_forwarded_address() {
     assert_eq!(e.source, EventSource::Alb { multi_value: true });
     assert_eq!(e.request.query, "q=a%20b&q=c&x=%2F");
     assert_eq!(e.request.client_ip.as_deref(), Some("203.0.113.5"));
-    let single = ok(r#"{"requestContext": {"elb": {}}, "httpMethod": "GET", "path": "/",
-        "queryStringParameters": {"k": "v%26"}, "headers": {"x-forwarded-for": "203.0.113.6"}}"#);
+    let single = ok(
+        r#"{"requestContext": {"elb": {}}, "httpMethod": "GET", "path": "/",
+        "queryStringParameters": {"k": "v%26"}, "headers": {"x-forwarded-for": "203.0.113.6"}}"#,
+    );
     assert_eq!(single.source, EventSource::Alb { multi_value: false });
     assert_eq!(single.request.query, "k=v%26");
     assert_eq!(single.request.client_ip.as_deref(), Some("203.0.113.6"));
