@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: installs what it needs (Debian packages, pip tools), then runs
+# lint, unit tests, the integration suite against real php-fpm, the real-app suite, the layer build with
+# its sandbox test and template validation, and the benchmark's smoke run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+started=$(date +%s)
+step() { echo; echo "=== $* ($(( $(date +%s) - started ))s)"; }
+
+step "dependencies"
+integration/install-deps.sh
+
+step "format and lint"
+cargo fmt --check
+cargo clippy --all-targets -- -D warnings
+
+step "unit tests"
+cargo test --lib
+
+step "integration tests (real php-fpm, local Runtime API, cargo-lambda)"
+cargo test --test integration
+
+if [ -x integration/apps/install.sh ]; then
+  step "real apps (Laravel, Symfony, Slim, WordPress, DokuWiki)"
+  integration/apps/install.sh
+  cargo test --test apps
+fi
+
+if [ -x layer-build/ci.sh ]; then
+  step "layer build, sandbox test, SAM templates"
+  layer-build/ci.sh
+fi
+
+if grep -q 'name = "runtime"' Cargo.toml; then
+  step "benchmark smoke run"
+  cargo bench --bench runtime -- --quick
+fi
+
+step "all passed in $(( $(date +%s) - started ))s"
