@@ -1,0 +1,14 @@
+//! The integration suite: the real `bootstrap` against real php-fpm and a local Runtime API.
+//!
+//! See integration/README.md. Every test starts its own Runtime API emulator and bootstrap (own TMPDIR),
+//! so tests are independent and run in parallel.
+
+mod support;
+
+mod cargo_lambda;
+mod events;
+mod failures;
+mod logs;
+mod reliability;
+mod responses;
+mod serve;
