@@ -3,10 +3,11 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::fastcgi::params::{InvocationInfo, Site};
+use crate::fastcgi::params::Site;
 use crate::fastcgi::{conn::REQUEST_ID, wire, Params};
 use crate::http::{HttpRequest, HttpResponse};
 use crate::lambda::diagnostic::Diagnostic;
+use crate::lambda::InvocationInfo;
 use crate::lambda::{events, response};
 use crate::php_fpm::{Backend, BackendError};
 use crate::router::{Route, Router};

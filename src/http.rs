@@ -157,6 +157,11 @@ pub fn is_textual_content_type(content_type: &str) -> bool {
         || essence.ends_with("+xml")
 }
 
+/// RFC 9110 `tchar`.
+pub fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@ use lambda_fpm::logging::{self, LogFormat};
 use lambda_fpm::php_fpm::{Backend, Supervisor};
 use lambda_fpm::router::{script_name, Router, Script};
 use lambda_fpm::static_files::StaticConfig;
-use tokio::signal::unix::{signal, SignalKind};
+use tokio::signal::unix::{signal, Signal, SignalKind};
 
 fn main() -> ExitCode {
     let started = Instant::now();
@@ -40,6 +40,9 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Vec<String>, exe_dir: PathBuf, started: Instant) -> ExitCode {
+    // Registered before php-fpm exists: a SIGTERM during init is then held for the loop below instead
+    // of killing the bootstrap outright and orphaning php-fpm.
+    let signals = Signals::register();
     let env = |name: &str| std::env::var(name).ok();
     let config = match Config::load(&args, &env, &exe_dir) {
         Ok(config) => config,
@@ -56,8 +59,10 @@ async fn run(args: Vec<String>, exe_dir: PathBuf, started: Instant) -> ExitCode 
         Err(e) => Err(e),
     };
     let code = match &config.mode {
-        Mode::Lambda => lambda_mode(&config, supervisor, ready, started).await,
-        Mode::Serve { listen, .. } => serve_mode(&config, supervisor, ready, *listen).await,
+        Mode::Lambda => lambda_mode(&config, supervisor, ready, started, signals).await,
+        Mode::Serve { listen, .. } => {
+            serve_mode(&config, supervisor, ready, *listen, signals).await
+        }
     };
     let _ = std::fs::remove_dir_all(&config.runtime_dir);
     code
@@ -91,6 +96,7 @@ async fn lambda_mode(
     supervisor: Supervisor,
     ready: Result<tokio::net::UnixStream, lambda_fpm::php_fpm::FpmError>,
     started: Instant,
+    signals: Signals,
 ) -> ExitCode {
     let endpoint = match Endpoint::parse(config.runtime_api.as_deref().unwrap_or_default()) {
         Ok(endpoint) => endpoint,
@@ -121,10 +127,19 @@ async fn lambda_mode(
         config.handler.display(),
         config.concurrency
     );
+    let handler = |app: Arc<App>| {
+        move |event: bytes::Bytes, info| {
+            let app = app.clone();
+            async move { app.handle_event(&event, &info).await }
+        }
+    };
     let mut loops = tokio::task::JoinSet::new();
-    loops.spawn(runtime::run(app.clone(), api));
+    loops.spawn(runtime::run(handler(app.clone()), api));
     for _ in 1..config.concurrency {
-        loops.spawn(runtime::run(app.clone(), RuntimeApi::new(endpoint.clone())));
+        loops.spawn(runtime::run(
+            handler(app.clone()),
+            RuntimeApi::new(endpoint.clone()),
+        ));
     }
     let code = tokio::select! {
         ended = loops.join_next() => {
@@ -135,7 +150,7 @@ async fn lambda_mode(
             }
             ExitCode::FAILURE
         }
-        () = terminated() => ExitCode::SUCCESS,
+        () = signals.terminated() => ExitCode::SUCCESS,
     };
     app.backend.shutdown().await;
     code
@@ -146,6 +161,7 @@ async fn serve_mode(
     supervisor: Supervisor,
     ready: Result<tokio::net::UnixStream, lambda_fpm::php_fpm::FpmError>,
     listen: std::net::SocketAddr,
+    signals: Signals,
 ) -> ExitCode {
     let first = match ready {
         Ok(stream) => stream,
@@ -174,7 +190,7 @@ async fn serve_mode(
             .unwrap_or_default(),
         config.fpm.binary.display()
     );
-    let result = lambda_fpm::serve::run(app.clone(), listener, terminated()).await;
+    let result = lambda_fpm::serve::run(app.clone(), listener, signals.terminated()).await;
     app.backend.shutdown().await;
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -185,17 +201,41 @@ async fn serve_mode(
     }
 }
 
-/// SIGTERM (Lambda's shutdown, `kill`) or SIGINT (Ctrl-C).
-async fn terminated() {
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+/// SIGTERM (Lambda's shutdown, `kill`) and SIGINT (Ctrl-C).
+struct Signals {
+    term: Option<Signal>,
+    int: Option<Signal>,
+}
+
+impl Signals {
+    fn register() -> Self {
+        Self {
+            term: signal(SignalKind::terminate()).ok(),
+            int: signal(SignalKind::interrupt()).ok(),
+        }
+    }
+
+    async fn terminated(mut self) {
+        let term = async {
+            match self.term.as_mut() {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        let int = async {
+            match self.int.as_mut() {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = term => {}
+            () = int => {}
+        }
     }
 }
 

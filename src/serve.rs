@@ -20,7 +20,7 @@ use serde::Deserialize;
 use tokio::net::TcpListener;
 
 use crate::app::App;
-use crate::fastcgi::params::InvocationInfo;
+use crate::lambda::InvocationInfo;
 
 /// Lambda refuses requests above 6 MB; so does `serve`, to behave the same.
 const MAX_BODY: usize = 6 * 1024 * 1024;

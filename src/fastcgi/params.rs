@@ -8,18 +8,9 @@ use std::borrow::Cow;
 
 use percent_encoding::{percent_encode, AsciiSet, CONTROLS};
 
-use crate::http::HttpRequest;
-use crate::lambda::events::is_token_byte;
+use crate::http::{is_token_byte, HttpRequest};
+use crate::lambda::InvocationInfo;
 use crate::router::Script;
-
-/// What the runtime knows about the invocation (from the Runtime API's `/next` headers).
-#[derive(Debug, Clone, Default)]
-pub struct InvocationInfo {
-    pub request_id: String,
-    pub deadline_ms: Option<u64>,
-    pub function_arn: String,
-    pub trace_id: Option<String>,
-}
 
 /// Site-wide values that do not change per request.
 #[derive(Debug, Clone)]

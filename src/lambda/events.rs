@@ -15,7 +15,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::http::{Header, HttpRequest};
+use crate::http::{is_token_byte, Header, HttpRequest};
 
 /// Where an event came from; decides the response shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -281,11 +281,6 @@ fn is_http_version(p: &str) -> bool {
     p.len() <= 10
         && p.starts_with("HTTP/")
         && b[5..].iter().all(|c| c.is_ascii_digit() || *c == b'.')
-}
-
-/// RFC 9110 `tchar`.
-pub fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 fn json_kind(value: &serde_json::Value) -> &'static str {

@@ -1,14 +1,16 @@
-//! The invocation loop: `/next` → the app → `/response` or `/error`, forever. One loop per allowed
-//! concurrent invocation (one on classic Lambda).
+//! The invocation loop: `/next` → the handler → `/response` or `/error`, forever. One loop per allowed
+//! concurrent invocation (one on classic Lambda). The handler is a parameter (the app in production),
+//! so the loop knows nothing of HTTP or php-fpm.
 
-use std::sync::Arc;
+use std::future::Future;
 use std::time::Duration;
 
+use bytes::Bytes;
 use http::StatusCode;
 
 use super::diagnostic::Diagnostic;
 use super::runtime_api::{ApiError, RuntimeApi};
-use crate::app::App;
+use super::InvocationInfo;
 
 /// Why the loop ended: the process should exit non-zero.
 #[derive(Debug, thiserror::Error)]
@@ -22,7 +24,13 @@ pub enum LoopError {
 /// Consecutive failures to reach `/next` before giving up (Lambda then starts a fresh sandbox).
 const MAX_NEXT_FAILURES: u32 = 20;
 
-pub async fn run(app: Arc<App>, mut api: RuntimeApi) -> Result<(), LoopError> {
+/// Serves invocations until the Runtime API says to stop or cannot be reached. `handler` turns an event
+/// into the response JSON or the error to report.
+pub async fn run<H, F>(handler: H, mut api: RuntimeApi) -> Result<(), LoopError>
+where
+    H: Fn(Bytes, InvocationInfo) -> F,
+    F: Future<Output = Result<Vec<u8>, Diagnostic>> + Send + 'static,
+{
     let mut failures = 0u32;
     loop {
         let next = match api.next().await {
@@ -49,9 +57,7 @@ pub async fn run(app: Arc<App>, mut api: RuntimeApi) -> Result<(), LoopError> {
         };
         let request_id = next.info.request_id.clone();
         // A spawned task turns a bug's panic into an /error post instead of a dead runtime.
-        let task_app = app.clone();
-        let handled =
-            tokio::spawn(async move { task_app.handle_event(&next.event, &next.info).await }).await;
+        let handled = tokio::spawn(handler(next.event, next.info)).await;
         let outcome = handled.unwrap_or_else(|panic| {
             Err(Diagnostic::new(
                 "Runtime.InternalError",

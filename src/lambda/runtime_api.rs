@@ -11,7 +11,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 use super::diagnostic::Diagnostic;
-use crate::fastcgi::params::InvocationInfo;
+use super::InvocationInfo;
 
 const VERSION: &str = "2018-06-01";
 
