@@ -1,0 +1,5 @@
+# acl.auth.php
+# <?php exit()?>
+# Don't modify the lines above
+*               @ALL          1
+*               @user         8

@@ -1,0 +1,5 @@
+@extends('layout')
+@section('title', 'Hello')
+@section('content')
+<p class="welcome">Welcome, {{ $name }}!</p>
+@endsection

@@ -1,0 +1,1 @@
+<p class="welcome">Welcome, <?= htmlspecialchars($name) ?>!</p>

@@ -1,0 +1,1 @@
+<p class="error">Nothing here.</p>

@@ -1,0 +1,82 @@
+<?php
+
+namespace App;
+
+use App\Controller\AppController;
+use Symfony\Bundle\FrameworkBundle\Controller\RedirectController;
+use Symfony\Bundle\FrameworkBundle\Kernel\MicroKernelTrait;
+use Symfony\Component\DependencyInjection\Loader\Configurator\ContainerConfigurator;
+use Symfony\Component\HttpKernel\Kernel as BaseKernel;
+use Symfony\Component\Routing\Loader\Configurator\RoutingConfigurator;
+
+class Kernel extends BaseKernel
+{
+    use MicroKernelTrait;
+
+    public function registerBundles(): iterable
+    {
+        return [
+            new \Symfony\Bundle\FrameworkBundle\FrameworkBundle(),
+            new \Symfony\Bundle\TwigBundle\TwigBundle(),
+        ];
+    }
+
+    public function getProjectDir(): string
+    {
+        return \dirname(__DIR__);
+    }
+
+    // The task root is read-only on Lambda: the compiled container, Twig cache and logs go under
+    // $TMPDIR (/tmp on Lambda). The first request of a fresh environment builds them.
+    private static function tmp(): string
+    {
+        return rtrim(getenv('TMPDIR') ?: sys_get_temp_dir(), '/') . '/symfony';
+    }
+
+    public function getCacheDir(): string
+    {
+        return self::tmp() . '/cache/' . $this->environment;
+    }
+
+    public function getLogDir(): string
+    {
+        return self::tmp() . '/log';
+    }
+
+    protected function configureContainer(ContainerConfigurator $container): void
+    {
+        $container->extension('framework', [
+            'secret' => '%env(APP_SECRET)%',
+            'csrf_protection' => true,
+            // Debian ships FullStack.php, which turns the assets default off: enable it explicitly.
+            'assets' => ['enabled' => true],
+            'http_method_override' => false,
+            'session' => [
+                // PHP's own session handler: session.save_path is under $TMPDIR (lambda-fpm's php.ini).
+                'handler_id' => null,
+                'storage_factory_id' => 'session.storage.factory.native',
+                'cookie_secure' => 'auto',
+                'cookie_samesite' => 'lax',
+            ],
+            'router' => ['utf8' => true],
+            'php_errors' => ['log' => true],
+        ]);
+        $container->extension('twig', ['default_path' => '%kernel.project_dir%/templates']);
+        $container->services()
+            ->set(AppController::class)
+            ->autowire()
+            ->autoconfigure()
+            ->tag('controller.service_arguments');
+    }
+
+    protected function configureRoutes(RoutingConfigurator $routes): void
+    {
+        $routes->add('home', '/')->controller([AppController::class, 'home'])->methods(['GET']);
+        $routes->add('login_form', '/login')->controller([AppController::class, 'loginForm'])->methods(['GET']);
+        $routes->add('login', '/login')->controller([AppController::class, 'login'])->methods(['POST']);
+        $routes->add('hello', '/hello')->controller([AppController::class, 'hello'])->methods(['GET']);
+        $routes->add('old_home', '/old-home')
+            ->controller(RedirectController::class)
+            ->defaults(['path' => '/', 'permanent' => true]);
+    }
+}
