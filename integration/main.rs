@@ -12,3 +12,4 @@ mod logs;
 mod reliability;
 mod responses;
 mod serve;
+mod static_files;
