@@ -1,0 +1,254 @@
+#!/usr/bin/env bash
+# Builds the lambda-fpm Lambda layer: /opt/bootstrap plus a self-contained PHP taken from Debian packages.
+#
+#   layer-build/build.sh PHP_VERSION ARCH      e.g. layer-build/build.sh 8.4 x86_64
+#   -> target/layer/lambda-fpm-php84-x86_64.zip
+#
+# PHP 8.2 comes from Debian 12 (bookworm), PHP 8.4 from Debian 13 (trixie); ARCH is x86_64 or arm64.
+# No Docker: `debootstrap --download-only` fetches the packages and their dependencies for the target
+# architecture into target/layer/cache/SUITE-ARCH, and they are unpacked with dpkg-deb (no maintainer script
+# runs, so the same code builds an arm64 root on an x86_64 host). Reruns reuse that cache; set
+# LAYER_REFRESH=1 to fetch the packages again (e.g. for security updates).
+#
+# Environment:
+#   LAMBDA_FPM_BOOTSTRAP  use this bootstrap binary instead of building one with cargo zigbuild
+#   DEBIAN_MIRROR         Debian mirror (default http://deb.debian.org/debian)
+#   LAYER_REFRESH=1       ignore the package cache
+#   SOURCE_DATE_EPOCH     timestamp stored in the zip (default: a fixed date, for reproducible zips)
+#   LAYER_SLIM=1          leave out gd and imagick: their image codecs (AVIF/HEIF encoders, ImageMagick) are
+#                         about 60 of the layer's unzipped MB. Writes ...-slim.zip instead.
+#
+# Needs (Debian): debootstrap binutils patchelf zip python3 (+ bubblewrap for the smoke check, and
+# qemu-user-static to run it for arm64 on an x86_64 host), and for the
+# bootstrap: cargo, `pip install ziglang cargo-zigbuild`.
+set -euo pipefail
+
+usage() { echo "usage: $0 PHP_VERSION(8.2|8.4) ARCH(x86_64|arm64)" >&2; exit 2; }
+[ $# -eq 2 ] || usage
+PHP_VERSION=$1
+case "$PHP_VERSION" in
+  8.2) SUITE=bookworm ;;
+  8.4) SUITE=trixie ;;
+  *) echo "unsupported PHP version $PHP_VERSION (Debian ships 8.2 in bookworm and 8.4 in trixie)" >&2; exit 2 ;;
+esac
+case "$2" in
+  x86_64|amd64) ARCH=x86_64 DEBARCH=amd64 LDSO=ld-linux-x86-64.so.2 ;;
+  arm64|aarch64) ARCH=arm64 DEBARCH=arm64 LDSO=ld-linux-aarch64.so.1 ;;
+  *) usage ;;
+esac
+ELFARCH=${ARCH/arm64/aarch64}            # uname -m / Rust spelling
+TRIPLET=$ELFARCH-linux-gnu                # Debian multiarch dir
+RUST_TARGET=$ELFARCH-unknown-linux-gnu
+export LAYER_ARCH=$ELFARCH
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+OUT=$REPO/target/layer
+NAME=lambda-fpm-php${PHP_VERSION/./}-$ARCH
+WITHOUT=""
+if [ "${LAYER_SLIM:-0}" = 1 ]; then NAME=$NAME-slim WITHOUT="gd imagick"; fi
+ZIP=$OUT/$NAME.zip
+MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+elftool() { python3 "$HERE/elftool.py" "$@"; }
+log() { echo "[build $NAME] $*" >&2; }
+
+V=$PHP_VERSION
+# Debian package names. php-imagick/php-redis/php-apcu are the version-less names Debian uses for PECL
+# extensions; debootstrap resolves them to the php$V-* packages of the suite.
+PACKAGES="php$V-cli php$V-fpm php$V-common php$V-opcache php$V-bcmath php$V-curl php$V-mbstring php$V-mysql
+php$V-pgsql php$V-sqlite3 php$V-xml php$V-zip php$V-intl php$V-gd php-imagick php-redis php-apcu php-igbinary
+ca-certificates tzdata libc-bin"
+
+# Extensions enabled by the layer, in load order (pdo and mysqlnd before the drivers that need them, dom
+# before xsl). Bref's default set plus the glue they depend on. Anything else shipped in
+# lib/php/extensions (gd, imagick, redis+igbinary, apcu, pgsql, ffi, calendar, shmop, sysv*) stays off
+# until a user's /var/task/php/conf.d/*.ini enables it.
+ENABLED="opcache pdo mysqlnd bcmath ctype curl dom exif fileinfo ftp gettext iconv intl mbstring mysqli
+pdo_mysql pdo_pgsql pdo_sqlite phar posix simplexml sockets sqlite3 tokenizer xml xmlreader xmlwriter xsl zip"
+# What `php -m` must list inside the sandbox (some are compiled into Debian's binaries, not .so files).
+REQUIRED="bcmath ctype curl date dom exif fileinfo filter ftp gettext hash iconv intl json libxml mbstring mysqli
+mysqlnd openssl pcntl pcre PDO pdo_mysql pdo_pgsql pdo_sqlite Phar posix Reflection session SimpleXML sockets
+sodium SPL sqlite3 tokenizer xml xmlreader xmlwriter xsl zip zlib"
+
+# ---------------------------------------------------------------------------------------------------------
+# 1. Debian packages -> cached root (target/layer/cache/SUITE-ARCH/rootfs)
+CACHE=$OUT/cache/$SUITE-$DEBARCH
+ROOTFS=$CACHE/rootfs
+KEY="$SUITE $DEBARCH $MIRROR $(echo $PACKAGES)"
+if [ "${LAYER_REFRESH:-0}" = 1 ] || [ "$(cat "$CACHE/rootfs.key" 2>/dev/null)" != "$KEY" ]; then
+  log "fetching $SUITE/$DEBARCH packages (debootstrap --download-only)"
+  rm -rf "$CACHE"
+  mkdir -p "$CACHE"
+  # --download-only resolves dependencies for the target architecture without running anything from it.
+  debootstrap --download-only --variant=minbase --arch="$DEBARCH" --include="$(echo $PACKAGES | tr ' ' ,)" \
+    "$SUITE" "$CACHE/debootstrap" "$MIRROR" > "$CACHE/debootstrap.log" 2>&1 \
+    || { tail -20 "$CACHE/debootstrap.log" >&2; exit 1; }
+  mkdir -p "$ROOTFS"
+  for deb in "$CACHE"/debootstrap/var/cache/apt/archives/*.deb; do
+    dpkg-deb -x "$deb" "$ROOTFS"
+    dpkg-deb -f "$deb" Package Version Architecture | sed 's/^[^:]*: //' | paste -sd' ' >> "$CACHE/packages.txt"
+  done
+  rm -rf "$CACHE/debootstrap"          # the .debs are unpacked; 80-100 MB less in the cache
+  echo "$KEY" > "$CACHE/rootfs.key"
+fi
+
+# ---------------------------------------------------------------------------------------------------------
+# 2. The bootstrap: glibc <= 2.26 so it would run even on the oldest Lambda Linux (checked below).
+if [ -n "${LAMBDA_FPM_BOOTSTRAP:-}" ]; then
+  BOOTSTRAP=$LAMBDA_FPM_BOOTSTRAP
+else
+  log "building bootstrap (cargo zigbuild --target $RUST_TARGET.2.17)"
+  rustup target list --installed 2>/dev/null | grep -qx "$RUST_TARGET" || rustup target add "$RUST_TARGET"
+  (cd "$REPO" && cargo zigbuild --release --locked --target "$RUST_TARGET.2.17" >&2)
+  BOOTSTRAP=$REPO/target/$RUST_TARGET/release/bootstrap
+fi
+[ -x "$BOOTSTRAP" ] || { echo "no bootstrap binary at $BOOTSTRAP" >&2; exit 1; }
+GLIBC_MAX=$(readelf -W -V "$BOOTSTRAP" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -V | tail -1)
+if [ -n "$GLIBC_MAX" ] && [ "$(printf '%s\n2.26\n' "$GLIBC_MAX" | sort -V | tail -1)" != 2.26 ]; then
+  echo "bootstrap needs GLIBC_$GLIBC_MAX (> 2.26): build it with cargo zigbuild --target $RUST_TARGET.2.17" >&2
+  exit 1
+fi
+log "bootstrap needs glibc ${GLIBC_MAX:-none (static)}"
+
+# ---------------------------------------------------------------------------------------------------------
+# 3. Assemble /opt
+STAGE=$OUT/build/$NAME
+O=$STAGE/opt
+rm -rf "$STAGE"
+mkdir -p "$O/bin" "$O/lib/php/extensions" "$O/share" "$O/ssl/certs" "$O/lib/locale" "$O/php-ini" "$O/fpm-config"
+
+cp "$ROOTFS/usr/bin/php$V" "$O/bin/php"
+cp "$ROOTFS/usr/sbin/php-fpm$V" "$O/bin/php-fpm"
+cp "$BOOTSTRAP" "$O/bootstrap"
+EXTSRC=$(echo "$ROOTFS"/usr/lib/php/20??????)          # the PHP API dir, e.g. 20220829
+cp "$EXTSRC"/*.so "$O/lib/php/extensions/"
+for ext in $WITHOUT; do rm "$O/lib/php/extensions/$ext.so"; done
+
+# ImageMagick loads its format coders with dlopen from a path compiled into libMagickCore (moved to /opt by
+# the string patch below); it reads policy.xml & co. from its share dir. Only needed once imagick is enabled.
+if [ -e "$O/lib/php/extensions/imagick.so" ]; then
+  MAGICK_LIB=$(cd "$ROOTFS/usr/lib/$TRIPLET" && echo ImageMagick-*)     # ImageMagick-6.9.11 / -7.1.1
+  MAGICK=${MAGICK_LIB%%.*}                                              # ImageMagick-6 / -7
+  mkdir -p "$O/lib/$TRIPLET/$MAGICK_LIB" "$O/share/$MAGICK"
+  cp -r "$ROOTFS/usr/lib/$TRIPLET/$MAGICK_LIB/modules-Q16" "$ROOTFS/usr/lib/$TRIPLET/$MAGICK_LIB/config-Q16" \
+    "$O/lib/$TRIPLET/$MAGICK_LIB/"
+  cp "$ROOTFS/etc/$MAGICK"/*.xml "$ROOTFS/usr/share/$MAGICK"/*.xml "$O/share/$MAGICK/"
+fi
+
+# glibc's gconv modules (iconv for charsets beyond UTF-8/Latin-1/ASCII) and the C.UTF-8 locale, at the
+# paths glibc will look in after the patch below (same directory structure as Debian, /usr -> /opt).
+# Only the common charsets (3 of glibc's 8 MB): the rest fail cleanly in iconv_open() like an unknown name.
+mkdir -p "$O/lib/$TRIPLET/gconv"
+(cd "$ROOTFS/usr/lib/$TRIPLET/gconv" && cp -r gconv-modules gconv-modules.cache gconv-modules.d ISO8859-*.so \
+  CP125?.so CP932.so IBM437.so IBM850.so IBM852.so IBM866.so KOI8-R.so KOI8-U.so UTF-16.so UTF-32.so \
+  UTF-7.so UNICODE.so EUC-*.so SJIS.so BIG5*.so GBK.so GB18030.so ISO-2022-*.so MACINTOSH.so TIS-620.so \
+  lib*.so "$O/lib/$TRIPLET/gconv/")
+cp -r "$ROOTFS/usr/lib/locale/C.utf8" "$O/lib/locale/"
+
+# Time zones without the duplicate posix/ and right/ (leap second) trees. -L: Debian links aliases
+# (e.g. US/Eastern) across the tree; the zip holds no symlinks.
+mkdir -p "$O/share/zoneinfo"
+(cd "$ROOTFS/usr/share/zoneinfo" && find . -mindepth 1 -maxdepth 1 ! -name posix ! -name right ! -name localtime \
+  -exec cp -rL {} "$O/share/zoneinfo/" \;)
+
+# CA bundle: what update-ca-certificates would generate from the enabled Mozilla roots.
+cat "$ROOTFS"/usr/share/ca-certificates/mozilla/*.crt > "$O/ssl/certs/ca-certificates.crt"
+
+# Every library the binaries, extensions, coders and gconv modules load, plus the dynamic loader.
+mapfile -t DLOPENED < <(find "$O/lib/$TRIPLET" -name '*.so')
+elftool closure "$ROOTFS" "$O/lib" "$O/bin/php" "$O/bin/php-fpm" "$O/bootstrap" "$O"/lib/php/extensions/*.so \
+  "${DLOPENED[@]}" > "$STAGE/libs.txt"
+cp "$(elftool resolve "$ROOTFS" "usr/lib/$TRIPLET/$LDSO")" "$O/lib/$LDSO" 2>/dev/null \
+  || cp "$(elftool resolve "$ROOTFS" "lib/$TRIPLET/$LDSO")" "$O/lib/$LDSO"
+
+# Paths compiled into Debian's binaries, moved from /usr (and /etc) to /opt with same-length strings: no env
+# var is needed for PHP or glibc to find them, so the CLI run by hand behaves like php-fpm. LOCPATH, GCONV_PATH,
+# SSL_CERT_FILE etc. still override these as usual.
+elftool patch "$O/bin/php" "/usr/share/zoneinfo=/opt/share/zoneinfo"
+elftool patch "$O/bin/php-fpm" "/usr/share/zoneinfo=/opt/share/zoneinfo"
+elftool patch "$O/lib/libc.so.6" "/usr/share/zoneinfo=/opt/share/zoneinfo" "/usr/lib/locale=/opt/lib/locale" \
+  "/usr/lib/$TRIPLET/gconv=/opt/lib/$TRIPLET/gconv"
+# iconvconfig stored the module directory in glibc's gconv cache as well
+elftool patch "$O/lib/$TRIPLET/gconv/gconv-modules.cache" "/usr/lib/$TRIPLET/gconv=/opt/lib/$TRIPLET/gconv"
+elftool patch "$O/lib/libcurl.so.4" "/etc/ssl/certs=/opt/ssl/certs"
+for magick in "$O"/lib/libMagickCore-*.so.*; do
+  [ -e "$magick" ] || continue
+  # /opt/$MAGICK does not exist: Debian's policy.xml & co. are read from share/$MAGICK instead of /etc.
+  elftool patch "$magick" "/usr/lib/$TRIPLET/ImageMagick-=/opt/lib/$TRIPLET/ImageMagick-" \
+    "/usr/share/$MAGICK/=/opt/share/$MAGICK/" "/etc/$MAGICK/=/opt/$MAGICK/"
+done
+
+# Loader and library search path. DT_RPATH (--force-rpath), unlike DT_RUNPATH, is searched before
+# LD_LIBRARY_PATH: Lambda sets LD_LIBRARY_PATH=/lib64:/usr/lib64:...:/opt/lib, and Amazon Linux's libraries
+# must never be mixed with the layer's glibc. The bootstrap runs on the layer's loader too, so the layer does
+# not depend on the OS at all (it runs in an empty root; its own glibc <= 2.26 need keeps it portable anyway).
+for exe in "$O/bin/php" "$O/bin/php-fpm" "$O/bootstrap"; do
+  patchelf --set-interpreter "/opt/lib/$LDSO" --force-rpath --set-rpath /opt/lib "$exe"
+done
+for so in "$O"/lib/php/extensions/*.so "$O"/lib/*.so*; do
+  case "$so" in */$LDSO|*/libc.so.6) continue ;; esac
+  # dlopen()ed extensions always; libraries only when Debian gave them a RUNPATH of their own, which would
+  # otherwise switch off the executable's RPATH for their dependencies.
+  if [[ $so == */extensions/* ]] || elftool has-search-path "$so"; then
+    patchelf --force-rpath --set-rpath /opt/lib "$so"
+  fi
+done
+
+# ini files and php-fpm.conf from the repo (owned by the bootstrap), then the layer's own conf.d.
+cp -r "$REPO"/php-ini/. "$O/php-ini/"
+cp -r "$REPO"/fpm-config/. "$O/fpm-config/"
+mkdir -p "$O/php-ini/conf.d"
+{
+  echo "; Written by layer-build/build.sh: where this layer keeps its extensions and CA bundle."
+  echo "extension_dir=/opt/lib/php/extensions"
+  echo "openssl.cafile=/opt/ssl/certs/ca-certificates.crt"
+  echo "curl.cainfo=/opt/ssl/certs/ca-certificates.crt"
+  echo
+  echo "; Enabled extensions. Also shipped but off (enable in /var/task/php/conf.d/*.ini):"
+  echo ";   $(cd "$O/lib/php/extensions" && ls *.so | sed 's/\.so$//' | grep -vxF -f <(echo $ENABLED | tr ' ' '\n') | paste -sd' ')"
+  echo ";   (redis needs igbinary first: extension=igbinary then extension=redis)"
+  for ext in $ENABLED; do
+    if [ "$ext" = opcache ]; then echo "zend_extension=opcache"; else echo "extension=$ext"; fi
+  done
+} > "$O/php-ini/conf.d/00-layer.ini"
+
+mkdir -p "$O/share/lambda-fpm"
+# What the layer was built from ("package version architecture"), for audits and security advisories.
+sed 's/Package: //; s/ Version: / /; s/ Architecture: / /' "$CACHE/packages.txt" > "$O/share/lambda-fpm/debian-packages.txt"
+
+chmod -R u+rwX,go+rX,go-w "$O"
+
+# ---------------------------------------------------------------------------------------------------------
+# 4. Smoke check: PHP starts from the layer alone and has every required extension (skipped for a foreign
+#    architecture without qemu, and without bwrap; layer-build/test-layer.sh does the real checks).
+if command -v bwrap > /dev/null; then
+  EMU=()                                   # how to run a target binary on this host
+  if [ "$ELFARCH" != "$(uname -m)" ]; then
+    QEMU=$(command -v "qemu-$ELFARCH-static" || true)
+    # no binfmt_misc needed: qemu-user is called explicitly and finds /opt/lib/$LDSO in the sandbox
+    [ -n "$QEMU" ] && EMU=(--ro-bind "$QEMU" /qemu /qemu)
+  fi
+  if [ "$ELFARCH" = "$(uname -m)" ] || [ ${#EMU[@]} -gt 0 ]; then
+    ARGS=(--ro-bind "$O" /opt --tmpfs /tmp --proc /proc --dev /dev --unshare-all --clearenv)
+    if [ ${#EMU[@]} -gt 0 ]; then ARGS+=("${EMU[@]}"); else ARGS+=(--); fi
+    MODULES=$(bwrap "${ARGS[@]}" /opt/bin/php -n -c /opt/php-ini/conf.d/00-layer.ini -m)
+    missing=""
+    for m in $REQUIRED; do grep -qx "$m" <<< "$MODULES" || missing="$missing $m"; done
+    [ -z "$missing" ] || { echo "php -m in the layer lacks:$missing" >&2; echo "$MODULES" >&2; exit 1; }
+    log "php -m: all $(echo $REQUIRED | wc -w) required extensions present"
+  fi
+fi
+
+# ---------------------------------------------------------------------------------------------------------
+# 5. Zip, reproducibly (sorted entries, fixed timestamps, no extra attributes). Default compression: -9
+#    takes three times as long for 0.5 % less.
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1700000000}
+find "$O" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+rm -f "$ZIP"
+(cd "$O" && find . -mindepth 1 | sed 's|^\./||' | LC_ALL=C sort | zip -q -X "$ZIP" -@)
+
+UNZIPPED=$(du -sb "$O" | cut -f1)
+ZIPPED=$(stat -c %s "$ZIP")
+[ "$UNZIPPED" -lt $((250 * 1024 * 1024)) ] || { echo "layer is $UNZIPPED bytes unzipped: over Lambda's 250 MB" >&2; exit 1; }
+log "$ZIP: $((ZIPPED / 1024 / 1024)) MB zipped ($ZIPPED bytes), $((UNZIPPED / 1024 / 1024)) MB unzipped ($UNZIPPED bytes)"
+echo "$ZIP"

@@ -1,0 +1,257 @@
+#!/usr/bin/env bash
+# Proves a layer zip works with nothing but itself: unpacks it into an empty root that has only /opt (the
+# layer, read-only), /var/task (an app, read-only), a fresh /tmp, /proc and /dev (bubblewrap), runs
+# /opt/bootstrap there as an unprivileged user (uid 65534) against a local Runtime API
+# (layer-build/runtime_api.py) and checks real invocations, then `php -v` / `php -m` in the same root.
+#
+#   layer-build/test-layer.sh target/layer/lambda-fpm-php84-x86_64.zip
+#
+# Prints one line per check ("ok NAME", "FAIL NAME (detail)") and ends with
+# "test-layer: N passed, N failed, N skipped"; exits non-zero on any failure. COLD_RUNS (default 5) sets how
+# many cold starts are measured.
+# For a layer of another architecture (arm64 on an x86_64 host) only the PHP CLI checks run, through
+# qemu-user (qemu-user-static), since without binfmt_misc the bootstrap could not start php-fpm.
+# Needs: bubblewrap, unzip, python3, setpriv (util-linux), unprivileged user namespaces.
+set -euo pipefail
+
+[ $# -eq 1 ] || { echo "usage: $0 LAYER.zip" >&2; exit 2; }
+ZIP=$(realpath "$1")
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+COLD_RUNS=${COLD_RUNS:-5}
+# The PHP version the zip's name promises (lambda-fpm-php84-... -> 8.4), checked against `php -v`.
+LAYER_PHP=""
+if [[ $(basename "$ZIP") =~ php([0-9])([0-9]+) ]]; then LAYER_PHP="${BASH_REMATCH[1]}.${BASH_REMATCH[2]}."; fi
+
+WORK=$(mktemp -d)
+cleanup() { rm -rf "$WORK"; }
+trap cleanup EXIT
+chmod 755 "$WORK"                      # the sandbox user must reach the bind sources
+
+unzip -q "$ZIP" -d "$WORK/opt"
+# The test app, copied so that uid 65534 can read it wherever the repo lives.
+cp -r "$HERE/test-app" "$WORK/task"
+chmod -R a+rX "$WORK/task"
+
+ELF_ARCH=$(od -An -tx1 -j18 -N2 "$WORK/opt/bin/php" | tr -d ' ')   # e_machine: 3e00 x86_64, b700 aarch64
+case "$ELF_ARCH" in 3e00) LAYER_ARCH=x86_64 ;; b700) LAYER_ARCH=aarch64 ;; *) LAYER_ARCH=unknown ;; esac
+EMU=()
+if [ "$LAYER_ARCH" != "$(uname -m)" ]; then
+  QEMU=$(command -v "qemu-$LAYER_ARCH-static") || { echo "no qemu-$LAYER_ARCH-static to test a $LAYER_ARCH layer" >&2; exit 1; }
+  EMU=(/qemu)
+fi
+
+# sandbox_argv TASKDIR TMPDIR [bwrap options...]: sets SB to the command prefix that runs something in the
+# empty root as the Lambda user; append COMMAND. The environment is what Lambda gives a custom runtime
+# (FACTS §1), LD_LIBRARY_PATH included: it names Amazon Linux's dirs first, which the layer's RPATH must beat.
+sandbox_argv() {
+  local task=$1 tmp=$2; shift 2
+  SB=(setpriv --reuid=65534 --regid=65534 --clear-groups
+    bwrap --ro-bind "$WORK/opt" /opt --ro-bind "$task" /var/task --bind "$tmp" /tmp --proc /proc --dev /dev
+      --unshare-all --share-net --die-with-parent --clearenv --chdir /var/task
+      --setenv PATH /usr/local/bin:/usr/bin:/bin:/opt/bin
+      --setenv LD_LIBRARY_PATH /lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib
+      --setenv LAMBDA_TASK_ROOT /var/task --setenv LAMBDA_RUNTIME_DIR /var/runtime
+      --setenv _HANDLER public/index.php --setenv TZ :UTC --setenv LANG en_US.UTF-8
+      --setenv AWS_REGION us-east-1 --setenv AWS_DEFAULT_REGION us-east-1
+      --setenv AWS_LAMBDA_FUNCTION_NAME layer-test --setenv AWS_LAMBDA_FUNCTION_VERSION '$LATEST'
+      --setenv AWS_LAMBDA_FUNCTION_MEMORY_SIZE 1024 --setenv AWS_LAMBDA_LOG_FORMAT Text
+      --setenv AWS_LAMBDA_INITIALIZATION_TYPE on-demand "$@")
+  [ ${#EMU[@]} -eq 0 ] || SB+=(--ro-bind "$QEMU" /qemu)
+  SB+=(-- "${EMU[@]}")
+}
+fresh_tmp() { local d; d=$(mktemp -d "$WORK/tmp.XXXX"); chown 65534:65534 "$d"; chmod 700 "$d"; echo "$d"; }
+
+# The CLI as a user would run it by hand (artisan, bin/console): php.ini and the layer's conf.d.
+php_cli() {
+  sandbox_argv "$WORK/task" "$(fresh_tmp)" --setenv PHP_INI_SCAN_DIR /opt/php-ini/conf.d
+  "${SB[@]}" /opt/bin/php -c /opt/php-ini/php.ini "$@"
+}
+
+RESULTS=$WORK/checks.txt
+: > "$RESULTS"
+record() { echo "$1 $2${3:+ ($3)}" | tee -a "$RESULTS"; }   # record ok|FAIL name [detail]
+
+# ---- CLI in the same root
+if out=$(php_cli -v 2>&1) && grep -q "^PHP ${LAYER_PHP//./\\.}" <<< "$out"; then
+  record ok "php -v" "$(head -1 <<< "$out")"
+else
+  record FAIL "php -v" "$out"
+fi
+MODULES=$(php_cli -m 2>&1 || true)
+missing=""
+for m in bcmath ctype curl date dom exif fileinfo filter ftp gettext hash iconv intl json libxml mbstring mysqli \
+  mysqlnd openssl pcntl pcre PDO pdo_mysql pdo_pgsql pdo_sqlite Phar posix Reflection session SimpleXML sockets \
+  sodium SPL sqlite3 tokenizer xml xmlreader xmlwriter xsl zip zlib "Zend OPcache"; do
+  grep -qxF "$m" <<< "$MODULES" || missing="$missing $m"
+done
+[ -z "$missing" ] && record ok "php -m lists Bref's default extensions" || record FAIL "php -m" "missing:$missing"
+if grep -qiE 'warning|error' <<< "$MODULES"; then record FAIL "php -m starts cleanly" "$(grep -iE 'warning|error' <<< "$MODULES" | head -3)"; else record ok "php -m starts cleanly"; fi
+
+# php-fpm itself accepts the layer's php-fpm.conf and php.ini (the values the bootstrap fills in at start).
+sandbox_argv "$WORK/task" "$(fresh_tmp)" --setenv LAMBDA_FPM_SOCKET /tmp/fpm.sock --setenv LAMBDA_FPM_WORKERS 1 \
+  --setenv LAMBDA_FPM_TMP /tmp --setenv LAMBDA_FPM_OPCACHE_REVALIDATE 0 --setenv PHP_INI_SCAN_DIR /opt/php-ini/conf.d
+# error_log = /proc/self/fd/2 reopens stderr, which must belong to the sandbox user (as the bootstrap's pipe does).
+FPM_OUT=$WORK/fpm-t.txt
+install -o 65534 -g 65534 /dev/null "$FPM_OUT"
+if "${SB[@]}" /opt/bin/php-fpm -t -y /opt/fpm-config/php-fpm.conf -c /opt/php-ini/php.ini >> "$FPM_OUT" 2>&1; then
+  record ok "php-fpm -t" "$(tail -1 "$FPM_OUT")"
+else
+  record FAIL "php-fpm -t" "$(cat "$FPM_OUT")"
+fi
+
+# Every library mapped into PHP comes from /opt, even with Lambda's LD_LIBRARY_PATH naming other dirs.
+maps=$(php_cli -r 'echo file_get_contents("/proc/self/maps");' 2>&1 | grep -oE '/[^ ]+\.so[^ ]*' | sort -u || true)
+outside=$(grep -v '^/opt/' <<< "$maps" || true)
+[ -n "$maps" ] && [ -z "$outside" ] && record ok "CLI loads libraries only from /opt" "$(wc -l <<< "$maps") files" \
+  || record FAIL "CLI loads libraries only from /opt" "$outside"
+
+# Extensions shipped but off load once enabled, with their data (ImageMagick coders) found.
+OPTIONAL=$(cd "$WORK/opt/lib/php/extensions" && ls)
+ENABLE=()
+for e in apcu igbinary redis gd imagick; do grep -qx "$e.so" <<< "$OPTIONAL" && ENABLE+=(-d "extension=$e"); done
+opt_out=$(php_cli "${ENABLE[@]}" -r '
+  $r = [];
+  foreach (["apcu", "igbinary", "redis", "gd", "imagick"] as $e) { $r[$e] = extension_loaded($e); }
+  if (class_exists("Imagick")) {
+    $i = new Imagick(); $i->newImage(8, 8, "red"); $i->setImageFormat("png");
+    $j = new Imagick(); $j->readImageBlob($i->getImagesBlob()); $j->setImageFormat("jpeg");
+    $r["imagick_png_to_jpeg"] = strlen($j->getImagesBlob()) > 100;
+    $r["imagick_formats"] = count(Imagick::queryFormats());
+  }
+  if (function_exists("imagecreatetruecolor")) {
+    ob_start(); imagepng(imagecreatetruecolor(4, 4)); $r["gd_png"] = strlen(ob_get_clean()) > 50;
+    $r["gd_webp"] = function_exists("imagewebp");
+  }
+  echo json_encode($r);' 2>&1 || true)
+python3 - "$opt_out" "$OPTIONAL" <<'EOF' | tee -a "$RESULTS"
+import json, sys
+out, shipped = sys.argv[1], sys.argv[2].split()
+try:
+    r = json.loads(out)
+except ValueError:
+    print(f"FAIL optional extensions load when enabled ({out[:300]})")
+    sys.exit()
+for e in ("apcu", "igbinary", "redis", "gd", "imagick"):
+    if f"{e}.so" in shipped:
+        print(("ok" if r.get(e) else "FAIL") + f" {e} loads when enabled")
+if "imagick.so" in shipped:
+    print(("ok" if r.get("imagick_png_to_jpeg") else "FAIL") + f" imagick converts PNG to JPEG ({r.get('imagick_formats')} formats)")
+if "gd.so" in shipped:
+    print(("ok" if r.get("gd_png") else "FAIL") + " gd writes PNG")
+EOF
+
+# ---- the runtime: invocations through /opt/bootstrap
+python3 - "$WORK/events.json" <<'EOF'
+import json, sys
+def v2(path, query=""):
+    return {"version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": query,
+            "headers": {"host": "x.example.com", "accept": "*/*", "user-agent": "test-layer"},
+            "requestContext": {"http": {"method": "GET", "path": path, "protocol": "HTTP/1.1",
+                                        "sourceIp": "1.2.3.4", "userAgent": "test-layer"},
+                               "domainName": "x.example.com", "requestId": "r", "stage": "$default"},
+            "isBase64Encoded": False}
+# /session twice: the second carries the cookie the first answer set
+events = [v2("/"), v2("/date"), v2("/text"), v2("/db"), v2("/session"),
+          {"event": v2("/session"), "cookie_from": 4}, v2("/tls"), v2("/env"), v2("/missing")]
+json.dump(events, open(sys.argv[1], "w"))
+EOF
+if [ ${#EMU[@]} -eq 0 ]; then
+  sandbox_argv "$WORK/task" "$(fresh_tmp)" --setenv AWS_LAMBDA_RUNTIME_API @RUNTIME_API@
+  python3 "$HERE/runtime_api.py" --events "$WORK/events.json" --out "$WORK/run.json" --timeout 60 -- \
+    "${SB[@]}" /opt/bootstrap > "$WORK/bootstrap.log" 2>&1 || true
+  python3 "$HERE/check_run.py" "$WORK/run.json" | tee -a "$RESULTS"
+
+  # Cold start: a fresh /tmp each time (no opcache file cache), median of COLD_RUNS.
+  python3 -c 'import json,sys; json.dump(json.load(open(sys.argv[1]))[:1], open(sys.argv[2], "w"))' \
+    "$WORK/events.json" "$WORK/one.json"
+  for i in $(seq "$COLD_RUNS"); do
+    sandbox_argv "$WORK/task" "$(fresh_tmp)" --setenv AWS_LAMBDA_RUNTIME_API @RUNTIME_API@
+    python3 "$HERE/runtime_api.py" --events "$WORK/one.json" --out "$WORK/cold$i.json" --timeout 30 -- \
+      "${SB[@]}" /opt/bootstrap > /dev/null 2>&1 || true
+  done
+  python3 - "$WORK" "$COLD_RUNS" <<'EOF' | tee -a "$RESULTS"
+import json, statistics, sys
+work, n = sys.argv[1], int(sys.argv[2])
+runs = [json.load(open(f"{work}/cold{i}.json"))["cold_start"] for i in range(1, n + 1)]
+nxt = [r["spawn_to_first_next_ms"] for r in runs if r["spawn_to_first_next_ms"] is not None]
+rsp = [r["spawn_to_first_response_ms"] for r in runs if r["spawn_to_first_response_ms"] is not None]
+if len(rsp) == n:
+    print(f"ok cold start, median of {n}: spawn -> first /next {statistics.median(nxt):.0f} ms,"
+          f" spawn -> first response {statistics.median(rsp):.0f} ms (min {min(rsp):.0f}, max {max(rsp):.0f})")
+else:
+    print(f"FAIL cold start runs ({len(rsp)}/{n} answered)")
+EOF
+
+  # The example app, as examples/hello/template.yaml deploys it: a PHP page and a static asset.
+  if [ -d "$REPO/examples/hello" ]; then
+    cp -r "$REPO/examples/hello" "$WORK/hello"
+    chmod -R a+rX "$WORK/hello"
+    python3 - "$WORK/hello.json" <<'EOF'
+import json, sys
+def v2(path):
+    return {"version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "",
+            "headers": {"host": "x.example.com"},
+            "requestContext": {"http": {"method": "GET", "path": path, "protocol": "HTTP/1.1", "sourceIp": "1.2.3.4"},
+                               "domainName": "x.example.com", "requestId": "r"}, "isBase64Encoded": False}
+json.dump([v2("/"), v2("/style.css")], open(sys.argv[1], "w"))
+EOF
+    sandbox_argv "$WORK/hello" "$(fresh_tmp)" --setenv AWS_LAMBDA_RUNTIME_API @RUNTIME_API@
+    python3 "$HERE/runtime_api.py" --events "$WORK/hello.json" --out "$WORK/hello-run.json" --timeout 30 -- \
+      "${SB[@]}" /opt/bootstrap > "$WORK/hello.log" 2>&1 || true
+    python3 - "$WORK/hello-run.json" <<'EOF' | tee -a "$RESULTS"
+import json, sys
+try:
+    res = {r["event"]: json.loads(r["body"]) for r in json.load(open(sys.argv[1]))["results"] if r["status"] == "response"}
+except (OSError, ValueError):
+    res = {}
+page, css = res.get(0, {}), res.get(1, {})
+print(("ok" if page.get("statusCode") == 200 and "lambda-fpm" in page.get("body", "") else "FAIL")
+      + f" examples/hello page (status {page.get('statusCode')})")
+ctype = {k.lower(): v for k, v in (css.get("headers") or {}).items()}.get("content-type", "")
+print(("ok" if css.get("statusCode") == 200 and "text/css" in ctype else "FAIL")
+      + f" examples/hello style.css (status {css.get('statusCode')}, {ctype or 'no content-type'})")
+EOF
+  fi
+else
+  record skip "invocations" "a $LAYER_ARCH bootstrap cannot start php-fpm on this $(uname -m) host without binfmt_misc"
+  # Still, the bootstrap itself must start on the layer's loader under qemu, read its configuration and talk
+  # to the Runtime API: it reports php-fpm's failed start (exec format error) as an init error.
+  python3 -c 'import json,sys; json.dump(json.load(open(sys.argv[1]))[:1], open(sys.argv[2], "w"))' \
+    "$WORK/events.json" "$WORK/one.json"
+  sandbox_argv "$WORK/task" "$(fresh_tmp)" --setenv AWS_LAMBDA_RUNTIME_API @RUNTIME_API@
+  python3 "$HERE/runtime_api.py" --events "$WORK/one.json" --out "$WORK/init.json" --timeout 30 -- \
+    "${SB[@]}" /opt/bootstrap > "$WORK/bootstrap.log" 2>&1 || true
+  init_error=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["init_error"] or "")' "$WORK/init.json")
+  if grep -q 'Runtime\.' <<< "$init_error"; then
+    record ok "$LAYER_ARCH bootstrap starts under qemu and reaches the Runtime API" "init error, as expected"
+  else
+    record FAIL "$LAYER_ARCH bootstrap starts under qemu" "$(tail -5 "$WORK/bootstrap.log")"
+  fi
+  # The same pages rendered by the CLI under qemu: PHP's side of the checks (time zones, gconv, ICU, SQLite,
+  # CA bundle) for this architecture.
+  for i in 1:/date 2:/text 3:/db 6:/tls; do
+    php_cli -r '$_SERVER["REQUEST_URI"] = $argv[1]; include "/var/task/public/index.php";' "${i#*:}" \
+      > "$WORK/page${i%%:*}.txt" 2>&1 || true
+  done
+  python3 - "$WORK" > "$WORK/run.json" <<'EOF'
+import json, sys
+results = [{"event": i, "status": "response",
+            "body": json.dumps({"statusCode": 200, "body": open(f"{sys.argv[1]}/page{i}.txt").read()})}
+           for i in (1, 2, 3, 6)]
+print(json.dumps({"results": results, "init_error": None}))
+EOF
+  python3 "$HERE/check_run.py" "$WORK/run.json" --partial | sed 's/^\(ok\|FAIL\) /\1 CLI: /' | tee -a "$RESULTS"
+fi
+
+if grep -q '^FAIL' "$RESULTS"; then
+  for log in bootstrap hello; do
+    [ -s "$WORK/$log.log" ] && { echo "--- $log run: bootstrap output (last 30 lines)"; tail -30 "$WORK/$log.log"; }
+  done
+fi
+passed=$(grep -c '^ok' "$RESULTS" || true)
+failed=$(grep -c '^FAIL' "$RESULTS" || true)
+skipped=$(grep -c '^skip' "$RESULTS" || true)
+echo "($(basename "$ZIP"))"
+echo "test-layer: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
