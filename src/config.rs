@@ -222,7 +222,6 @@ impl Config {
             as_root: nix::unistd::geteuid().is_root(),
             start_timeout: millis("LAMBDA_FPM_START_TIMEOUT_MS", 8000)?,
             opcache_revalidate: serve,
-            env: layer_env(exe_dir),
         };
         Ok(Config {
             mode,
@@ -365,20 +364,6 @@ fn config_file(
         reason: e.to_string(),
     })?;
     Ok(path)
-}
-
-/// What PHP needs from the layer to find its locale and iconv modules when it runs from `/opt`.
-fn layer_env(exe_dir: &Path) -> Vec<(String, String)> {
-    let mut env = Vec::new();
-    let locale = exe_dir.join("share/locale");
-    if locale.is_dir() {
-        env.push(("LOCPATH".into(), locale.display().to_string()));
-    }
-    let gconv = exe_dir.join("lib/gconv");
-    if gconv.is_dir() {
-        env.push(("GCONV_PATH".into(), gconv.display().to_string()));
-    }
-    env
 }
 
 #[cfg(test)]

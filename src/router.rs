@@ -45,9 +45,11 @@ pub struct Router {
 }
 
 /// Extensions of files that hold source or backups: never sent, never run.
+/// Matched without regard to case; so is `.php` itself when it is not spelled in lower case (`x.PHP`
+/// would not run, since php-fpm's `security.limit_extensions` is `.php`, so it is never sent either).
 const SOURCE_SUFFIXES: &[&str] = &[
-    ".phps", ".inc", "~", ".bak", ".orig", ".old", ".swp", ".swo", ".save", ".dist", ".php7",
-    ".phtml",
+    ".phps", ".inc", "~", ".bak", ".orig", ".old", ".swp", ".swo", ".save", ".dist", ".php3",
+    ".php4", ".php5", ".php7", ".php8", ".phar", ".pht", ".phpt", ".phtml", ".php",
 ];
 
 const SEGMENT: &AsciiSet = &CONTROLS
@@ -123,7 +125,8 @@ impl Router {
             if segment.ends_with(".php") {
                 return self.checked_script(current, name, None);
             }
-            if SOURCE_SUFFIXES.iter().any(|s| segment.ends_with(s)) {
+            let lower = segment.to_ascii_lowercase();
+            if SOURCE_SUFFIXES.iter().any(|s| lower.ends_with(s)) {
                 return Route::Denied("PHP source and backup files are never served");
             }
             return self.checked(current, Route::Static);
@@ -137,8 +140,9 @@ impl Router {
                 .collect();
             location.push('/');
             if !query.is_empty() {
+                // A raw query (v2, ALB) could hold CR/LF from a hostile event: never into a header.
                 location.push('?');
-                location.push_str(query);
+                location.extend(utf8_percent_encode(query, CONTROLS));
             }
             return Route::Redirect(location);
         }

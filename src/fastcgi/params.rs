@@ -69,10 +69,11 @@ impl Params {
         let server_name = server_name(&host);
 
         let uri_path: String = percent_encode(req.path.as_bytes(), URI_UNSAFE).collect();
+        let query = escape_controls(&req.query);
         let mut request_uri = uri_path.into_bytes();
-        if !req.query.is_empty() {
+        if !query.is_empty() {
             request_uri.push(b'?');
-            request_uri.extend_from_slice(req.query.as_bytes());
+            request_uri.extend_from_slice(query.as_bytes());
         }
 
         p.add("GATEWAY_INTERFACE", "CGI/1.1");
@@ -80,8 +81,8 @@ impl Params {
         p.add("SERVER_PROTOCOL", req.protocol.as_bytes());
         p.add("REQUEST_METHOD", req.method.as_bytes());
         p.add("REQUEST_URI", request_uri);
-        p.add("DOCUMENT_URI", req.path.as_bytes());
-        p.add("QUERY_STRING", req.query.as_bytes());
+        p.add("DOCUMENT_URI", escape_controls(&req.path).as_bytes());
+        p.add("QUERY_STRING", query.as_bytes());
         p.add(
             "SCRIPT_FILENAME",
             script.filename.as_os_str().as_encoded_bytes(),
@@ -192,6 +193,25 @@ fn sanitize_value(value: &[u8]) -> Vec<u8> {
         .collect()
 }
 
+/// Control bytes (0x00–0x1F, 0x7F) in a query percent-encoded, everything else as sent. v2 and ALB
+/// queries arrive raw; no client can send a control byte through API Gateway or an ALB, but an event can
+/// hold one, and a raw CR/LF/NUL in `QUERY_STRING`/`REQUEST_URI` could split a log line or header an app
+/// echoes it into. `$_GET` is the same either way (PHP decodes `%01` to the byte).
+fn escape_controls(query: &str) -> Cow<'_, str> {
+    if !query.bytes().any(|b| b < 0x20 || b == 0x7f) {
+        return Cow::Borrowed(query);
+    }
+    let mut out = String::with_capacity(query.len() + 8);
+    for c in query.chars() {
+        if c < '\u{20}' || c == '\u{7f}' {
+            out.push_str(&format!("%{:02X}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// The Host header without its port (`[::1]:8080` → `[::1]`); `localhost` when there is none.
 fn server_name(host: &[u8]) -> Vec<u8> {
     let host = host.trim_ascii();
@@ -209,13 +229,23 @@ fn server_name(host: &[u8]) -> Vec<u8> {
 }
 
 fn invocation_context(inv: &InvocationInfo) -> Vec<u8> {
-    let value = serde_json::json!({
-        "awsRequestId": inv.request_id,
-        "deadlineMs": inv.deadline_ms,
-        "invokedFunctionArn": inv.function_arn,
-        "traceId": inv.trace_id,
-    });
-    value.to_string().into_bytes()
+    /// Serialized straight from borrowed fields (no `serde_json::Value` tree per invocation); the keys
+    /// keep the order Bref's apps see.
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Context<'a> {
+        aws_request_id: &'a str,
+        deadline_ms: Option<u64>,
+        invoked_function_arn: &'a str,
+        trace_id: Option<&'a str>,
+    }
+    serde_json::to_vec(&Context {
+        aws_request_id: &inv.request_id,
+        deadline_ms: inv.deadline_ms,
+        invoked_function_arn: &inv.function_arn,
+        trace_id: inv.trace_id.as_deref(),
+    })
+    .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -286,6 +316,12 @@ mod tests {
         let ctx: serde_json::Value =
             serde_json::from_slice(p.get("LAMBDA_INVOCATION_CONTEXT").expect("ctx")).expect("json");
         assert_eq!(ctx["awsRequestId"], "id-1");
+        assert_eq!(
+            get(&p, "LAMBDA_INVOCATION_CONTEXT"),
+            Some(
+                r#"{"awsRequestId":"id-1","deadlineMs":5,"invokedFunctionArn":"arn","traceId":"Root=1"}"#
+            )
+        );
         assert_eq!(ctx["deadlineMs"], 5);
     }
 
@@ -319,6 +355,20 @@ mod tests {
         assert_eq!(get(&p, "HTTP_X_FORWARDED_FOR"), None);
         assert_eq!(get(&p, "HTTP_X_CRLF"), Some("a  Injected: 1"));
         assert!(p.iter().all(|(n, _)| !n.contains(' ')));
+    }
+
+    #[test]
+    fn control_bytes_in_the_query_are_encoded() {
+        let mut req = request(&[]);
+        req.query = "a=\u{1}b&c=\r\n&d=\u{0}&e=caf\u{e9}%20\u{7f}".into();
+        let p = build(&req);
+        assert_eq!(
+            get(&p, "QUERY_STRING"),
+            Some("a=%01b&c=%0D%0A&d=%00&e=caf\u{e9}%20%7F")
+        );
+        assert!(get(&p, "REQUEST_URI")
+            .is_some_and(|u| u.ends_with("?a=%01b&c=%0D%0A&d=%00&e=caf\u{e9}%20%7F")));
+        assert_eq!(escape_controls("x=1&y=%20"), Cow::Borrowed("x=1&y=%20"));
     }
 
     #[test]

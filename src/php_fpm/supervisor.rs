@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{kill, Signal};
+use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::net::UnixStream;
@@ -29,8 +29,6 @@ pub struct FpmSettings {
     pub as_root: bool,
     pub start_timeout: Duration,
     pub opcache_revalidate: bool,
-    /// Extra environment for PHP (the layer's locale and gconv paths).
-    pub env: Vec<(String, String)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +55,9 @@ pub enum FpmError {
 pub struct Supervisor {
     settings: FpmSettings,
     child: Option<Child>,
+    /// The master's pid, kept after it is reaped: php-fpm calls `setsid()`, so it is also the process
+    /// group of its workers, which outlive a master that was SIGKILLed.
+    master_pid: Option<u32>,
     recent: Arc<Mutex<VecDeque<String>>>,
     failures: u32,
     not_before: Option<Instant>,
@@ -69,6 +70,7 @@ impl Supervisor {
         Self {
             settings,
             child: None,
+            master_pid: None,
             recent: Arc::default(),
             failures: 0,
             not_before: None,
@@ -100,7 +102,8 @@ impl Supervisor {
                 "LAMBDA_FPM_OPCACHE_REVALIDATE",
                 if s.opcache_revalidate { "1" } else { "0" },
             )
-            .envs(s.env.iter().map(|(k, v)| (k, v)))
+            // A `php` CLI started by a script reads the same php.ini (workers inherit this environment).
+            .env("PHPRC", &s.php_ini)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -116,6 +119,7 @@ impl Supervisor {
         if let Some(err) = child.stderr.take() {
             tokio::spawn(drain(err, self.recent.clone()));
         }
+        self.master_pid = child.id();
         self.child = Some(child);
         Ok(())
     }
@@ -129,6 +133,7 @@ impl Supervisor {
                 // Let the drain tasks catch the last words.
                 tokio::time::sleep(Duration::from_millis(20)).await;
                 self.child = None;
+                self.kill_orphans();
                 return Err(FpmError::Exited {
                     status,
                     output: self.recent_output(),
@@ -186,6 +191,7 @@ impl Supervisor {
             Some(status) => {
                 tracing::error!(target: "lambda_fpm::php_fpm", "php-fpm exited ({status}); it will be restarted");
                 self.child = None;
+                self.kill_orphans();
                 false
             }
             None => self.child.is_some(),
@@ -230,7 +236,17 @@ impl Supervisor {
         {
             let _ = child.kill().await;
         }
+        self.kill_orphans();
         let _ = std::fs::remove_file(&self.settings.socket);
+    }
+
+    /// SIGKILLs what is left of a dead master's process group: its workers keep running (idle, holding
+    /// memory and the old socket) when the master is SIGKILLed, since nothing tells them it died.
+    fn kill_orphans(&mut self) {
+        if let Some(pid) = self.master_pid.take() {
+            // ESRCH (no such group: php-fpm exited before setsid(), or its workers are gone) is fine.
+            let _ = killpg(Pid::from_raw(pid as i32), Signal::SIGKILL);
+        }
     }
 
     fn recent_output(&self) -> String {

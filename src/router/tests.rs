@@ -37,6 +37,11 @@ fn site() -> Site {
         "index.php~",
         "index.php.bak",
         "source.phps",
+        "legacy.php5",
+        "tool.phar",
+        "upper.PHP",
+        "old.PhP7",
+        "x.pht",
         "data/pages.txt",
         "database.txt",
     ] {
@@ -112,6 +117,11 @@ fn directories_run_their_index_after_a_slash_redirect() {
     assert_eq!(
         s.router.route("/wp-admin", "a=1"),
         Route::Redirect("/wp-admin/?a=1".into())
+    );
+    // a hostile raw query cannot put a line break into the Location header
+    assert_eq!(
+        s.router.route("/wp-admin", "a=1\r\nSet-Cookie: x=%41"),
+        Route::Redirect("/wp-admin/?a=1%0D%0ASet-Cookie: x=%41".into())
     );
     assert_eq!(
         s.router.route("//blog", ""),
@@ -189,6 +199,11 @@ fn secrets_are_never_served() {
         "/index.php~",
         "/index.php.bak",
         "/source.phps",
+        "/legacy.php5",
+        "/tool.phar",
+        "/upper.PHP",
+        "/old.PhP7",
+        "/x.pht",
         "/data/pages.txt",
         "/data",
         "/DATA/../data/pages.txt",
