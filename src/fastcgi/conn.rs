@@ -5,8 +5,9 @@
 
 use std::io;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, BufMut, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 
@@ -38,9 +39,16 @@ pub struct Output {
     pub end: EndRequest,
 }
 
+/// php-fpm closes a connection it accepted when no request arrives on it within 5 s
+/// (`fcgi_accept_request` polls with a 5,000 ms timeout; kept-alive connections have no such limit).
+/// An unused connection older than this is replaced before its first request.
+const UNUSED_CONNECTION_TTL: Duration = Duration::from_secs(4);
+
 pub struct Connection {
     stream: UnixStream,
     buf: BytesMut,
+    /// When the connection was opened, until its first request (then `None`: kept alive for good).
+    unused_since: Option<Instant>,
 }
 
 impl Connection {
@@ -58,7 +66,35 @@ impl Connection {
         Self {
             stream,
             buf: BytesMut::with_capacity(64 * 1024),
+            unused_since: Some(Instant::now()),
         }
+    }
+
+    /// Reopens a connection that php-fpm has (or is about to have) closed for want of a first request,
+    /// e.g. the one opened at start-up when the first invocation comes more than 5 s after init.
+    async fn refresh_if_stale(&mut self) -> Result<(), FcgiError> {
+        let Some(since) = self.unused_since.take() else {
+            return Ok(());
+        };
+        if since.elapsed() < UNUSED_CONNECTION_TTL {
+            return Ok(());
+        }
+        let path = self
+            .stream
+            .peer_addr()
+            .ok()
+            .and_then(|a| a.as_pathname().map(Path::to_path_buf));
+        if let Some(path) = path {
+            self.stream =
+                UnixStream::connect(&path)
+                    .await
+                    .map_err(|source| FcgiError::Connect {
+                        path: path.display().to_string(),
+                        source,
+                    })?;
+            self.buf.clear();
+        }
+        Ok(())
     }
 
     /// Sends an encoded request and reads the answer. `on_stderr` gets each STDERR record's content.
@@ -68,6 +104,7 @@ impl Connection {
         max_stdout: usize,
         mut on_stderr: impl FnMut(&[u8]),
     ) -> Result<Output, FcgiError> {
+        self.refresh_if_stale().await?;
         self.stream
             .write_all(request)
             .await
@@ -79,9 +116,37 @@ impl Connection {
             if header.version != super::wire::VERSION {
                 return Err(FcgiError::Protocol("unknown version"));
             }
+            let len = header.content_length as usize;
+            // A large STDOUT record that fits under the cap is read straight into `stdout`: one copy
+            // from the socket instead of two (socket → buffer → stdout).
+            if header.request_id == REQUEST_ID
+                && header.kind == Some(RecordType::Stdout)
+                && self.buf.len() < HEADER_LEN + len
+                && len <= max_stdout.saturating_sub(stdout.len())
+            {
+                self.buf.advance(HEADER_LEN);
+                stdout.extend_from_slice(&self.buf);
+                let mut remaining = len - self.buf.len();
+                self.buf.clear();
+                stdout.reserve(remaining);
+                while remaining > 0 {
+                    let read = self
+                        .stream
+                        .read_buf(&mut (&mut stdout).limit(remaining))
+                        .await
+                        .map_err(read_error)?;
+                    if read == 0 {
+                        return Err(FcgiError::Closed);
+                    }
+                    remaining -= read;
+                }
+                self.fill(header.padding_length as usize).await?;
+                self.buf.advance(header.padding_length as usize);
+                continue;
+            }
             self.fill(HEADER_LEN + header.body_len()).await?;
             self.buf.advance(HEADER_LEN);
-            let content = self.buf.split_to(header.content_length as usize);
+            let content = self.buf.split_to(len);
             self.buf.advance(header.padding_length as usize);
             if header.request_id != REQUEST_ID {
                 continue;
@@ -131,11 +196,21 @@ impl Connection {
                 .stream
                 .read_buf(&mut self.buf)
                 .await
-                .map_err(FcgiError::Read)?;
+                .map_err(read_error)?;
             if read == 0 {
                 return Err(FcgiError::Closed);
             }
         }
         Ok(())
+    }
+}
+
+/// A reset or broken connection means the worker went away mid-response: say so, like a clean EOF.
+fn read_error(e: io::Error) -> FcgiError {
+    match e.kind() {
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe => FcgiError::Closed,
+        _ => FcgiError::Read(e),
     }
 }

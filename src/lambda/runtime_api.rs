@@ -3,11 +3,10 @@
 //!
 //! `/next` has no timeout on purpose: the sandbox is frozen while it waits.
 
-use bytes::Bytes;
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http::{header, HeaderMap, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::{self, SendRequest};
-use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::diagnostic::Diagnostic;
@@ -23,7 +22,11 @@ pub enum ApiError {
         source: std::io::Error,
     },
     #[error("the Runtime API connection failed: {0}")]
-    Http(#[from] hyper::Error),
+    Io(std::io::Error),
+    #[error("the Runtime API closed the connection before its answer was complete")]
+    Closed,
+    #[error("the Runtime API's answer is not valid HTTP/1.1: {0}")]
+    Protocol(String),
     #[error("the Runtime API answered {status} to {call}: {body}")]
     Status {
         call: &'static str,
@@ -133,6 +136,9 @@ impl Endpoint {
 
 /// Request ids are UUIDs; anything else is percent-encoded so it cannot change the path.
 fn segment(id: &str) -> String {
+    if !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return id.to_owned();
+    }
     percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC)
         .to_string()
         .replace("%2D", "-")
@@ -158,14 +164,21 @@ pub fn invocation_info(headers: &HeaderMap) -> Result<InvocationInfo, ApiError> 
 
 pub struct RuntimeApi {
     endpoint: Endpoint,
-    sender: Option<SendRequest<Full<Bytes>>>,
+    conn: Option<Conn>,
+}
+
+/// The kept-alive connection: the socket and what has been read from it but not yet used.
+struct Conn {
+    stream: TcpStream,
+    buf: BytesMut,
+    out: Vec<u8>,
 }
 
 impl RuntimeApi {
     pub fn new(endpoint: Endpoint) -> Self {
         Self {
             endpoint,
-            sender: None,
+            conn: None,
         }
     }
 
@@ -219,31 +232,32 @@ impl RuntimeApi {
         &mut self,
         request: Request<Full<Bytes>>,
     ) -> Result<(StatusCode, HeaderMap, Bytes), ApiError> {
-        let result = self.try_send(request).await;
-        if result.is_err() {
-            // Reconnect on the next call.
-            self.sender = None;
-        }
-        result
-    }
-
-    async fn try_send(
-        &mut self,
-        request: Request<Full<Bytes>>,
-    ) -> Result<(StatusCode, HeaderMap, Bytes), ApiError> {
-        let mut sender = match self.sender.take() {
-            Some(s) if !s.is_closed() => s,
-            _ => self.connect().await?,
+        let (parts, body) = request.into_parts();
+        // `Full` holds one chunk: this takes it without copying.
+        let body = match body.collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(never) => match never {},
         };
-        sender.ready().await?;
-        let response = sender.send_request(request).await?;
-        let (parts, body) = response.into_parts();
-        let body = body.collect().await?.to_bytes();
-        self.sender = Some(sender);
-        Ok((parts.status, parts.headers, body))
+        let (mut conn, reused) = match self.conn.take() {
+            Some(conn) => (conn, true),
+            None => (self.connect().await?, false),
+        };
+        let mut result = conn.exchange(&parts, &body).await;
+        if reused && matches!(result, Err(ApiError::Closed | ApiError::Io(_))) {
+            // The API closed the kept-alive connection while it was idle: the request never reached
+            // it. Once more on a new connection.
+            conn = self.connect().await?;
+            result = conn.exchange(&parts, &body).await;
+        }
+        // Kept for the next call unless it failed or the API asked to close it.
+        let (status, headers, body, keep) = result?;
+        if keep {
+            self.conn = Some(conn);
+        }
+        Ok((status, headers, body))
     }
 
-    async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, ApiError> {
+    async fn connect(&self) -> Result<Conn, ApiError> {
         let authority = &self.endpoint.authority;
         let stream = TcpStream::connect(authority)
             .await
@@ -252,12 +266,226 @@ impl RuntimeApi {
                 source,
             })?;
         let _ = stream.set_nodelay(true);
-        let (sender, connection) = http1::handshake(TokioIo::new(stream)).await?;
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        Ok(sender)
+        Ok(Conn {
+            stream,
+            buf: BytesMut::with_capacity(16 * 1024),
+            out: Vec::with_capacity(1024),
+        })
     }
+}
+
+/// Bodies larger than this are read into their own buffer rather than the connection's.
+const LARGE_BODY: usize = 64 * 1024;
+
+/// Most a response head may take (the Runtime API's are a few hundred bytes; client context can be
+/// larger).
+const MAX_HEAD: usize = 1024 * 1024;
+
+impl Conn {
+    /// Writes one request and reads its response: HTTP/1.1 on a kept-alive connection, written by hand
+    /// (a request line, a few headers, a `Content-Length` body; `Content-Length`, chunked or
+    /// until-close response bodies). Returns whether the connection can be reused.
+    async fn exchange(
+        &mut self,
+        parts: &http::request::Parts,
+        body: &Bytes,
+    ) -> Result<(StatusCode, HeaderMap, Bytes, bool), ApiError> {
+        self.out.clear();
+        let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+        self.out.extend_from_slice(parts.method.as_str().as_bytes());
+        self.out.push(b' ');
+        self.out.extend_from_slice(path.as_bytes());
+        self.out.extend_from_slice(b" HTTP/1.1\r\n");
+        for (name, value) in &parts.headers {
+            self.out.extend_from_slice(name.as_str().as_bytes());
+            self.out.extend_from_slice(b": ");
+            self.out.extend_from_slice(value.as_bytes());
+            self.out.extend_from_slice(b"\r\n");
+        }
+        if parts.method != Method::GET || !body.is_empty() {
+            self.out
+                .extend_from_slice(format!("content-length: {}\r\n", body.len()).as_bytes());
+        }
+        self.out.extend_from_slice(b"\r\n");
+        // Small bodies leave with the head in one write; large ones are not copied.
+        if body.len() <= 16 * 1024 {
+            self.out.extend_from_slice(body);
+            self.stream
+                .write_all(&self.out)
+                .await
+                .map_err(ApiError::Io)?;
+        } else {
+            self.stream
+                .write_all(&self.out)
+                .await
+                .map_err(ApiError::Io)?;
+            self.stream.write_all(body).await.map_err(ApiError::Io)?;
+        }
+
+        let (status, headers, head_len) = loop {
+            if let Some(parsed) = parse_head(&self.buf)? {
+                break parsed;
+            }
+            if self.buf.len() > MAX_HEAD {
+                return Err(ApiError::Protocol("the response head is too large".into()));
+            }
+            self.read_more().await?;
+        };
+        self.buf.advance(head_len);
+        let mut keep = !headers
+            .get(header::CONNECTION)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("close"));
+        let chunked = headers
+            .get(header::TRANSFER_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
+        let length = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim().parse::<usize>())
+            .transpose()
+            .map_err(|_| ApiError::Protocol("invalid Content-Length".into()))?;
+        let body = if chunked {
+            self.read_chunked().await?
+        } else if let Some(length) = length {
+            self.read_exact(length).await?
+        } else if status == StatusCode::NO_CONTENT
+            || status == StatusCode::NOT_MODIFIED
+            || status.is_informational()
+        {
+            Bytes::new()
+        } else {
+            // No length: the body runs to the end of the connection.
+            keep = false;
+            loop {
+                match self.stream.read_buf(&mut self.buf).await {
+                    Ok(0) => break,
+                    Ok(_) => {}
+                    Err(e) => return Err(ApiError::Io(e)),
+                }
+            }
+            self.buf.split().freeze()
+        };
+        Ok((status, headers, body, keep))
+    }
+
+    /// Reads at least one more byte into the buffer.
+    async fn read_more(&mut self) -> Result<(), ApiError> {
+        self.buf.reserve(16 * 1024);
+        match self.stream.read_buf(&mut self.buf).await {
+            Ok(0) => Err(ApiError::Closed),
+            Ok(_) => Ok(()),
+            Err(e) => Err(ApiError::Io(e)),
+        }
+    }
+
+    async fn read_exact(&mut self, length: usize) -> Result<Bytes, ApiError> {
+        if length > LARGE_BODY && self.buf.len() < length {
+            // A large body gets its own allocation, read straight from the socket: freed with the
+            // event, instead of growing the connection's buffer for good.
+            let mut body = BytesMut::with_capacity(length);
+            body.extend_from_slice(&self.buf);
+            self.buf.clear();
+            while body.len() < length {
+                let remaining = length - body.len();
+                match self
+                    .stream
+                    .read_buf(&mut (&mut body).limit(remaining))
+                    .await
+                {
+                    Ok(0) => return Err(ApiError::Closed),
+                    Ok(_) => {}
+                    Err(e) => return Err(ApiError::Io(e)),
+                }
+            }
+            return Ok(body.freeze());
+        }
+        if self.buf.len() < length {
+            self.buf.reserve(length - self.buf.len());
+            while self.buf.len() < length {
+                self.read_more().await?;
+            }
+        }
+        // Copied out (it is small), so the connection's buffer is never shared and never moves: a
+        // long-lived buffer reallocated on every call would land on top of the heap and keep the
+        // memory freed below it from being returned to the system.
+        let body = Bytes::copy_from_slice(&self.buf[..length]);
+        self.buf.advance(length);
+        Ok(body)
+    }
+
+    async fn read_chunked(&mut self) -> Result<Bytes, ApiError> {
+        let mut body = BytesMut::new();
+        loop {
+            let line_end = loop {
+                if let Some(i) = self.buf.windows(2).position(|w| w == b"\r\n") {
+                    break i;
+                }
+                if self.buf.len() > MAX_HEAD {
+                    return Err(ApiError::Protocol("invalid chunk size line".into()));
+                }
+                self.read_more().await?;
+            };
+            let size_text = std::str::from_utf8(&self.buf[..line_end]).unwrap_or("");
+            let size_text = size_text.split(';').next().unwrap_or("").trim();
+            let size = usize::from_str_radix(size_text, 16)
+                .map_err(|_| ApiError::Protocol("invalid chunk size".into()))?;
+            self.buf.advance(line_end + 2);
+            if size == 0 {
+                // Trailers, if any, end with an empty line.
+                loop {
+                    let Some(i) = self.buf.windows(2).position(|w| w == b"\r\n") else {
+                        self.read_more().await?;
+                        continue;
+                    };
+                    self.buf.advance(i + 2);
+                    if i == 0 {
+                        return Ok(body.freeze());
+                    }
+                }
+            }
+            let chunk = self.read_exact(size + 2).await?;
+            if !chunk.ends_with(b"\r\n") {
+                return Err(ApiError::Protocol("a chunk does not end with CRLF".into()));
+            }
+            body.extend_from_slice(&chunk[..size]);
+        }
+    }
+}
+
+/// Parses a response head at the start of `buf`: `None` while incomplete.
+fn parse_head(buf: &[u8]) -> Result<Option<(StatusCode, HeaderMap, usize)>, ApiError> {
+    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return Ok(None);
+    };
+    let bad = |what: &str| ApiError::Protocol(format!("malformed response head: {what}"));
+    let mut lines = buf[..end]
+        .split(|b| *b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let status_line = lines.next().ok_or_else(|| bad("no status line"))?;
+    let mut words = status_line.splitn(3, |b| *b == b' ');
+    let version = words.next().unwrap_or_default();
+    if !version.starts_with(b"HTTP/1.") {
+        return Err(bad("not HTTP/1.x"));
+    }
+    let status = words
+        .next()
+        .and_then(|code| StatusCode::from_bytes(code).ok())
+        .ok_or_else(|| bad("invalid status code"))?;
+    let mut headers = HeaderMap::new();
+    for line in lines {
+        let colon = line
+            .iter()
+            .position(|b| *b == b':')
+            .ok_or_else(|| bad("a header line without a colon"))?;
+        let name = header::HeaderName::from_bytes(line[..colon].trim_ascii())
+            .map_err(|_| bad("an invalid header name"))?;
+        let value = header::HeaderValue::from_bytes(line[colon + 1..].trim_ascii())
+            .map_err(|_| bad("an invalid header value"))?;
+        headers.append(name, value);
+    }
+    Ok(Some((status, headers, end + 4)))
 }
 
 fn status_error(call: &'static str, status: StatusCode, body: &[u8]) -> ApiError {
@@ -334,5 +562,60 @@ mod tests {
         assert_eq!(info.request_id, "abc");
         assert_eq!(info.deadline_ms, Some(1_700_000_000_000));
         assert_eq!(info.trace_id.as_deref(), Some("Root=1-2"));
+    }
+
+    #[test]
+    fn response_heads_parse_only_when_complete() {
+        assert!(matches!(
+            parse_head(b"HTTP/1.1 200 OK\r\nA: b\r\n"),
+            Ok(None)
+        ));
+        let (status, headers, len) =
+            parse_head(b"HTTP/1.1 202 Accepted\r\nX-A: 1\r\nx-a: 2\r\n\r\nbody")
+                .expect("valid")
+                .expect("complete");
+        assert_eq!(status, StatusCode::ACCEPTED);
+        assert_eq!(headers.get_all("x-a").iter().count(), 2);
+        assert_eq!(len, 41);
+        assert!(parse_head(b"SMTP 220 hi\r\n\r\n").is_err());
+        assert!(parse_head(b"HTTP/1.1 2x0 OK\r\n\r\n").is_err());
+        assert!(parse_head(b"HTTP/1.1 200 OK\r\nno colon\r\n\r\n").is_err());
+    }
+
+    #[tokio::test]
+    async fn bodies_by_length_chunked_and_until_close_and_reconnects() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let server = tokio::spawn(async move {
+            let answers: [&[u8]; 3] = [
+                b"HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: r1\r\nContent-Length: 2\r\n\r\n{}",
+                b"HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: r2\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n3;x=y\r\n:1}\r\n0\r\n\r\n",
+                b"HTTP/1.1 202 Accepted\r\nConnection: close\r\n\r\ndone",
+            ];
+            // The first connection answers two requests and then closes: the third goes on a new one.
+            for range in [0..2, 2..3] {
+                let (mut stream, _) = listener.accept().await.expect("accept");
+                for i in range {
+                    let mut buf = vec![0u8; 4096];
+                    let n = stream.read(&mut buf).await.expect("read");
+                    assert!(n > 0);
+                    stream.write_all(answers[i]).await.expect("write");
+                }
+            }
+        });
+        let mut api = RuntimeApi::new(Endpoint::parse(&addr.to_string()).expect("endpoint"));
+        let first = api.next().await.expect("first");
+        assert_eq!(first.info.request_id, "r1");
+        assert_eq!(&first.event[..], b"{}");
+        let second = api.next().await.expect("second");
+        assert_eq!(second.info.request_id, "r2");
+        assert_eq!(&second.event[..], b"{\"a\":1}");
+        api.respond("r2", Bytes::from_static(b"{}"))
+            .await
+            .expect("accepted");
+        server.await.expect("server");
     }
 }
