@@ -796,6 +796,27 @@ async fn php_sees_the_lambda_environment() {
     );
 }
 
+/// A `php` CLI that a script starts (artisan, bin/console) reads the same php.ini as php-fpm.
+#[tokio::test]
+async fn php_cli_started_by_a_script_uses_the_runtime_php_ini() {
+    let lambda = Lambda::start().await;
+    let resp = lambda
+        .respond(&Source::HttpV2.event("GET", "/cli-ini", &[]))
+        .await;
+    let body = String::from_utf8_lossy(&crate::support::body_bytes(&resp)).into_owned();
+    let (order, sessions) = body
+        .split_once('|')
+        .unwrap_or_else(|| panic!("unexpected answer {body:?}"));
+    assert_eq!(
+        order, "EGPCS",
+        "Debian's CLI default is GPCS: php.ini was not read"
+    );
+    assert!(
+        sessions.ends_with("/sessions") && sessions.len() > "/sessions".len(),
+        "{sessions}"
+    );
+}
+
 /// Requests don't leak into each other: a POST with body, cookies and custom headers, then a bare GET.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_state_leaks_between_invocations() {

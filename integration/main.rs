@@ -9,6 +9,8 @@ mod cargo_lambda;
 mod concurrency;
 mod events;
 mod failures;
+mod faults;
+mod hostile;
 mod logs;
 mod reliability;
 mod responses;

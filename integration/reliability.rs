@@ -201,3 +201,14 @@ async fn timeout_margin_is_configurable() {
     );
     works(&lambda, "a timeout with a custom margin").await;
 }
+
+/// php-fpm drops a connection it accepted when no request arrives within 5 s; the one the runtime opened
+/// at init must not be the first request's (provisioned concurrency: the first event can come much later).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_invocation_long_after_init_is_served() {
+    let mut lambda = Lambda::start().await;
+    lambda.ready().await;
+    tokio::time::sleep(Duration::from_millis(6500)).await;
+    works(&lambda, "the first invocation 6.5 s after init").await;
+    works(&lambda, "the next one").await;
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs what it needs (Debian packages, pip tools), then runs
 # lint, unit tests, the integration suite against real php-fpm, the real-app suite, the layer build with
-# its sandbox test and template validation, and the benchmark's smoke run.
+# its sandbox test and template validation, and the benchmark's and the soak's smoke runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
@@ -34,6 +34,11 @@ fi
 if grep -q 'name = "runtime"' Cargo.toml; then
   step "benchmark smoke run"
   cargo bench --bench runtime -- --quick
+fi
+
+if grep -q 'name = "soak"' Cargo.toml; then
+  step "soak smoke run (2,000 invocations, every fault kind)"
+  cargo bench --bench soak -- --quick
 fi
 
 step "all passed in $(( $(date +%s) - started ))s"

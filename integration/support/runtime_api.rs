@@ -143,6 +143,11 @@ struct Faults {
     next_close: usize,
     /// Delay added before answering every /next.
     next_delay: Option<Duration>,
+    /// Number of upcoming POST /response calls whose connection is closed without an answer (the
+    /// invocation is recorded as `Outcome::Rejected { status: 0 }`).
+    response_close: usize,
+    /// Delay added before answering every POST /response and /error.
+    answer_delay: Option<Duration>,
 }
 
 #[derive(Default)]
@@ -351,6 +356,17 @@ impl RuntimeApi {
         lock(&self.shared).faults.next_close += 1;
     }
 
+    /// The next POST /response gets its connection closed without an answer; the invocation is recorded
+    /// as `Outcome::Rejected { status: 0 }`.
+    pub fn close_next_response(&self) {
+        lock(&self.shared).faults.response_close += 1;
+    }
+
+    /// Every POST /response and /error waits `delay` before it is answered (None: no delay).
+    pub fn delay_answers(&self, delay: Option<Duration>) {
+        lock(&self.shared).faults.answer_delay = delay;
+    }
+
     /// Every GET /next waits `delay` before it starts waiting for an event (None: no delay).
     pub fn delay_next(&self, delay: Option<Duration>) {
         lock(&self.shared).faults.next_delay = delay;
@@ -402,6 +418,27 @@ async fn route(
         (&Method::POST, ["invocation", id, "response"]) => {
             let id = id.to_string();
             let body = req.into_body().collect().await?.to_bytes();
+            answer_delay(shared).await;
+            let close = {
+                let mut st = lock(shared);
+                let close = st.faults.response_close > 0;
+                if close {
+                    st.faults.response_close -= 1;
+                }
+                close
+            };
+            if close {
+                let _ = answer(shared, &id, |_| {
+                    (
+                        0,
+                        Outcome::Rejected {
+                            status: 0,
+                            body_len: body.len(),
+                        },
+                    )
+                });
+                return Err("connection closed by fault injection".into());
+            }
             Ok(answer(shared, &id, |st| {
                 if let Some(status) = st.faults.response_status.pop_front() {
                     (
@@ -429,6 +466,7 @@ async fn route(
             let error_type = header(&req, "lambda-runtime-function-error-type");
             let body = req.into_body().collect().await?.to_bytes();
             let body = parse_body(&body);
+            answer_delay(shared).await;
             Ok(answer(shared, &id, |_| {
                 (202, Outcome::Error { error_type, body })
             }))
@@ -443,6 +481,13 @@ async fn route(
             404,
             error_json("NotFound", "unknown runtime API call"),
         )),
+    }
+}
+
+async fn answer_delay(shared: &Arc<Shared>) {
+    let delay = lock(shared).faults.answer_delay;
+    if let Some(d) = delay {
+        tokio::time::sleep(d).await;
     }
 }
 
