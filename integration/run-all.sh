@@ -11,6 +11,9 @@ step "dependencies"
 integration/install-deps.sh
 
 step "format and lint"
+for component in rustfmt clippy; do
+  rustup component list --installed 2>/dev/null | grep -q "^$component" || rustup component add "$component"
+done
 cargo fmt --check
 cargo clippy --all-targets -- -D warnings
 
