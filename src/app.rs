@@ -1,6 +1,7 @@
 //! The pipeline both modes share: event → request → route → static file | FastCGI → response → event.
 //! Lambda mode feeds it Runtime API events; `serve` feeds it v2 events built from local HTTP requests.
 
+use std::borrow::Cow;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::fastcgi::params::Site;
@@ -73,7 +74,8 @@ impl App {
         invocation: &InvocationInfo,
     ) -> Result<HttpResponse, Diagnostic> {
         let script = match self.router.route(&req.path, &req.query) {
-            Route::Script(script) => script,
+            Route::Script(script) => Cow::Owned(script),
+            Route::FrontController => Cow::Borrowed(&self.router.front_controller),
             Route::Static(path) => return Ok(static_files::serve(&path, req, &self.static_config)),
             Route::Redirect(location) => {
                 return Ok(HttpResponse::text(301, "301 Moved Permanently")

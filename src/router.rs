@@ -25,6 +25,8 @@ pub struct Script {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
     Script(Script),
+    /// Nothing under the root answers: the app's front controller (`_HANDLER`) runs.
+    FrontController,
     Static(PathBuf),
     /// 301 to this location (a directory without its trailing slash).
     Redirect(String),
@@ -66,14 +68,21 @@ const SEGMENT: &AsciiSet = &CONTROLS
 
 impl Router {
     pub fn route(&self, raw_path: &str, query: &str) -> Route {
-        let decoded = percent_decode_str(raw_path).collect::<Vec<u8>>();
-        if decoded.contains(&0) || decoded.contains(&b'\\') {
+        // Borrowed when the path has no escapes (the usual case): no allocation.
+        let decoded = match percent_decode_str(raw_path).decode_utf8() {
+            Ok(decoded) => decoded,
+            Err(_) => {
+                let bytes: Vec<u8> = percent_decode_str(raw_path).collect();
+                if bytes.contains(&0) || bytes.contains(&b'\\') {
+                    return Route::BadRequest("the path contains a NUL byte or a backslash");
+                }
+                // Not a file name we could have; the app may still route it.
+                return Route::FrontController;
+            }
+        };
+        if decoded.bytes().any(|b| b == 0 || b == b'\\') {
             return Route::BadRequest("the path contains a NUL byte or a backslash");
         }
-        let Ok(decoded) = String::from_utf8(decoded) else {
-            // Not a file name we could have; the app may still route it.
-            return Route::Script(self.front_controller.clone());
-        };
         let mut segments: Vec<&str> = Vec::new();
         for segment in decoded.split('/') {
             match segment {
@@ -92,16 +101,18 @@ impl Router {
         if segments.iter().skip(skip).any(|s| s.starts_with('.')) {
             return Route::Denied("dotfiles and dot-directories are never served");
         }
-        let normalized = format!("/{}", segments.join("/"));
-        if self.deny.iter().any(|d| under(&normalized, d)) {
-            return Route::Denied("the path is on the deny list (LAMBDA_FPM_DENY)");
+        if !self.deny.is_empty() {
+            let normalized = format!("/{}", segments.join("/"));
+            if self.deny.iter().any(|d| under(&normalized, d)) {
+                return Route::Denied("the path is on the deny list (LAMBDA_FPM_DENY)");
+            }
         }
 
         let mut current = self.document_root.clone();
         for (i, segment) in segments.iter().enumerate() {
             current.push(segment);
             let Ok(meta) = std::fs::metadata(&current) else {
-                return Route::Script(self.front_controller.clone());
+                return Route::FrontController;
             };
             if meta.is_dir() {
                 continue;
@@ -114,7 +125,7 @@ impl Router {
             if !rest.is_empty() {
                 // `/file.php/extra` runs the script; `/image.jpg/x.php` is not a script.
                 if !segment.ends_with(".php") {
-                    return Route::Script(self.front_controller.clone());
+                    return Route::FrontController;
                 }
                 let mut info = format!("/{}", rest.join("/"));
                 if trailing_slash {
@@ -152,7 +163,7 @@ impl Router {
                 let name = if segments.is_empty() {
                     format!("/{index}")
                 } else {
-                    format!("{normalized}/{index}")
+                    format!("/{}/{index}", segments.join("/"))
                 };
                 return if index.ends_with(".php") {
                     self.checked_script(file, name, None)
@@ -161,7 +172,7 @@ impl Router {
                 };
             }
         }
-        Route::Script(self.front_controller.clone())
+        Route::FrontController
     }
 
     fn checked_script(&self, filename: PathBuf, name: String, path_info: Option<String>) -> Route {
@@ -179,7 +190,7 @@ impl Router {
         match std::fs::canonicalize(&path) {
             Ok(real) if real.starts_with(&self.document_root) => make(path),
             Ok(_) => Route::Denied("a symlink leads outside the document root"),
-            Err(_) => Route::Script(self.front_controller.clone()),
+            Err(_) => Route::FrontController,
         }
     }
 }

@@ -2,10 +2,13 @@
 //! concurrent invocation (one on classic Lambda). The handler is a parameter (the app in production),
 //! so the loop knows nothing of HTTP or php-fpm.
 
+use std::any::Any;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::FutureExt as _;
 use http::StatusCode;
 
 use super::diagnostic::Diagnostic;
@@ -29,7 +32,7 @@ const MAX_NEXT_FAILURES: u32 = 20;
 pub async fn run<H, F>(handler: H, mut api: RuntimeApi) -> Result<(), LoopError>
 where
     H: Fn(Bytes, InvocationInfo) -> F,
-    F: Future<Output = Result<Vec<u8>, Diagnostic>> + Send + 'static,
+    F: Future<Output = Result<Vec<u8>, Diagnostic>>,
 {
     let mut failures = 0u32;
     loop {
@@ -56,12 +59,19 @@ where
             }
         };
         let request_id = next.info.request_id.clone();
-        // A spawned task turns a bug's panic into an /error post instead of a dead runtime.
-        let handled = tokio::spawn(handler(next.event, next.info)).await;
+        // A bug's panic becomes an /error post instead of a dead runtime. Caught in place rather than by
+        // spawning a task per invocation (2 µs of a 50 µs hello world): everything the handler holds is
+        // dropped on unwind, and the app's shared state has no invariants a half-done request can break.
+        let handled = AssertUnwindSafe(handler(next.event, next.info))
+            .catch_unwind()
+            .await;
         let outcome = handled.unwrap_or_else(|panic| {
             Err(Diagnostic::new(
                 "Runtime.InternalError",
-                format!("the runtime failed while handling the event: {panic}"),
+                format!(
+                    "the runtime failed while handling the event: {}",
+                    panic_message(&*panic)
+                ),
             ))
         });
         let posted = match outcome {
@@ -81,5 +91,120 @@ where
             }
             Err(e) => tracing::error!(requestId = %request_id, "posting the result failed: {e}"),
         }
+    }
+}
+
+fn panic_message(panic: &(dyn Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lambda::runtime_api::Endpoint;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    /// Reads one HTTP/1.1 request (head + Content-Length body) from a kept-alive connection.
+    async fn read_request(
+        stream: &mut tokio::net::TcpStream,
+        buf: &mut Vec<u8>,
+    ) -> (String, String) {
+        loop {
+            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+                let length = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().to_owned())
+                    })
+                    .and_then(|v| v.parse::<usize>().ok())
+                    .unwrap_or(0);
+                while buf.len() < end + 4 + length {
+                    let mut chunk = [0u8; 4096];
+                    let n = stream.read(&mut chunk).await.expect("read");
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                let body = String::from_utf8_lossy(&buf[end + 4..end + 4 + length]).into_owned();
+                buf.drain(..end + 4 + length);
+                return (head, body);
+            }
+            let mut chunk = [0u8; 4096];
+            let n = stream.read(&mut chunk).await.expect("read");
+            assert!(n > 0, "the runtime closed the connection");
+            buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_is_reported_and_the_loop_goes_on() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("addr").to_string();
+        let api = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.expect("accept");
+            let mut buf = Vec::new();
+            let mut seen = Vec::new();
+            for (id, event) in [("panics", "{}"), ("works", "{}")] {
+                let (head, _) = read_request(&mut stream, &mut buf).await;
+                assert!(
+                    head.starts_with("GET /2018-06-01/runtime/invocation/next "),
+                    "{head}"
+                );
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: {id}\r\nContent-Length: {}\r\n\r\n{event}",
+                    event.len()
+                );
+                stream.write_all(answer.as_bytes()).await.expect("write");
+                let (head, body) = read_request(&mut stream, &mut buf).await;
+                seen.push((
+                    head.lines().next().unwrap_or_default().to_owned(),
+                    head,
+                    body,
+                ));
+                stream
+                    .write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
+                    .await
+                    .expect("write");
+            }
+            // Then tell the runtime to exit, as Lambda does.
+            let _ = read_request(&mut stream, &mut buf).await;
+            stream
+                .write_all(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n")
+                .await
+                .expect("write");
+            seen
+        });
+        let handler = |_event: Bytes, info: InvocationInfo| async move {
+            if info.request_id == "panics" {
+                panic!("a bug in the handler");
+            }
+            Ok(b"{\"statusCode\":200}".to_vec())
+        };
+        let api_client = RuntimeApi::new(Endpoint::parse(&address).expect("endpoint"));
+        let ended = tokio::time::timeout(Duration::from_secs(10), run(handler, api_client))
+            .await
+            .expect("ends");
+        assert!(matches!(ended, Err(LoopError::Exit(_))), "{ended:?}");
+        let seen = api.await.expect("api");
+        assert_eq!(
+            seen[0].0,
+            "POST /2018-06-01/runtime/invocation/panics/error HTTP/1.1"
+        );
+        assert!(seen[0]
+            .1
+            .to_ascii_lowercase()
+            .contains("lambda-runtime-function-error-type: runtime.internalerror"));
+        assert!(seen[0].2.contains("a bug in the handler"), "{}", seen[0].2);
+        assert_eq!(
+            seen[1].0,
+            "POST /2018-06-01/runtime/invocation/works/response HTTP/1.1"
+        );
+        assert_eq!(seen[1].2, "{\"statusCode\":200}");
     }
 }

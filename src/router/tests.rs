@@ -78,8 +78,8 @@ fn script(site: &Site, rel: &str, name: &str, info: Option<&str>) -> Route {
     })
 }
 
-fn front(site: &Site) -> Route {
-    Route::Script(site.router.front_controller.clone())
+fn front(_site: &Site) -> Route {
+    Route::FrontController
 }
 
 #[test]

@@ -157,6 +157,6 @@ fuzz_target!(|data: &[u8]| {
                 "control bytes: {location:?}"
             );
         }
-        Route::Denied(_) | Route::BadRequest(_) => {}
+        Route::FrontController | Route::Denied(_) | Route::BadRequest(_) => {}
     }
 });
