@@ -8,7 +8,6 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use base64::Engine as _;
 use bytes::Bytes;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
@@ -227,14 +226,8 @@ fn to_request(
 }
 
 fn decode_base64(body: &str) -> Option<Vec<u8>> {
-    use base64::engine::{
-        general_purpose::GeneralPurpose, DecodePaddingMode, GeneralPurposeConfig,
-    };
-    const LENIENT: GeneralPurpose = GeneralPurpose::new(
-        &base64::alphabet::STANDARD,
-        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-    );
-    LENIENT.decode(body.as_bytes()).ok()
+    // WHATWG "forgiving" base64: padding optional, ASCII whitespace ignored; SIMD-accelerated.
+    base64_simd::forgiving_decode_to_vec(body.as_bytes()).ok()
 }
 
 /// Everything but RFC 3986's unreserved characters gets percent-encoded (so a space is `%20`).

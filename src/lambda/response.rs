@@ -7,7 +7,6 @@
 
 use std::borrow::Cow;
 
-use base64::Engine as _;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
@@ -136,12 +135,9 @@ fn encode_unchecked(source: EventSource, response: &HttpResponse, head: bool) ->
 
 /// Standard base64 with padding, written straight into `out` (its alphabet needs no JSON escapes).
 fn push_base64(out: &mut Vec<u8>, bytes: &[u8]) {
-    let start = out.len();
-    out.resize(start + bytes.len().div_ceil(3) * 4, 0);
-    let written = base64::engine::general_purpose::STANDARD
-        .encode_slice(bytes, &mut out[start..])
-        .unwrap_or(0);
-    out.truncate(start + written);
+    // SIMD (AVX2 / NEON, detected at run time): a 1 MiB body is encoded in a fraction of the time the
+    // scalar `base64` engine takes (docs/benchmarks.md).
+    base64_simd::STANDARD.encode_append(bytes, out);
 }
 
 /// Appends `text` as the contents of a JSON string, escaped exactly as serde_json does (`\"`, `\\`,
@@ -451,8 +447,12 @@ mod tests {
 
     #[test]
     fn base64_matches_the_engine() {
-        for len in 0..10 {
-            let bytes: Vec<u8> = (0..len as u8).map(|b| b.wrapping_mul(37)).collect();
+        use base64::Engine as _;
+        // Short tails and lengths on both sides of the SIMD block sizes.
+        for len in (0..10).chain([31, 32, 33, 47, 48, 49, 63, 64, 65, 95, 96, 97, 1000, 65_537]) {
+            let bytes: Vec<u8> = (0..len)
+                .map(|b: usize| (b as u8).wrapping_mul(37))
+                .collect();
             let mut out = b"x".to_vec();
             push_base64(&mut out, &bytes);
             assert_eq!(

@@ -123,3 +123,23 @@ fn missing_path_defaults_to_root_and_relative_paths_get_a_slash() {
     let e = ok(r#"{"httpMethod":"GET","path":"x/y"}"#);
     assert_eq!(e.request.path, "/x/y");
 }
+
+#[test]
+fn base64_bodies_decode_with_or_without_padding_at_every_length() {
+    use base64::Engine as _;
+    for len in (0..10).chain([31, 32, 33, 63, 64, 65, 1000, 65_537]) {
+        let bytes: Vec<u8> = (0..len)
+            .map(|b: usize| (b as u8).wrapping_mul(151))
+            .collect();
+        let padded = base64::engine::general_purpose::STANDARD.encode(&bytes);
+        let unpadded = padded.trim_end_matches('=');
+        for encoded in [padded.as_str(), unpadded] {
+            let event = format!(
+                r#"{{"version":"2.0","rawPath":"/","requestContext":{{"http":{{"method":"POST"}}}},"body":"{encoded}","isBase64Encoded":true}}"#
+            );
+            let (e, body) = parse(event.as_bytes()).expect("parses");
+            assert!(body.is_ok(), "length {len}");
+            assert_eq!(&e.request.body[..], &bytes[..], "length {len}");
+        }
+    }
+}
