@@ -8,17 +8,7 @@ use crate::support::events::load_raw;
 use crate::support::{app_root, Bootstrap, Lambda, Outcome, RuntimeApi, Source, HANDLER};
 
 async fn next_works(lambda: &Lambda, what: &str) {
-    let resp = lambda
-        .respond(&Source::HttpV2.event("GET", "/json", &[]))
-        .await;
-    assert_eq!(
-        resp["statusCode"], 200,
-        "the invocation after {what}: {resp}"
-    );
-    assert_eq!(
-        resp["body"], r#"{"ok":true,"caf\u00e9":"\u2713"}"#,
-        "after {what}"
-    );
+    lambda.assert_serving(what).await;
 }
 
 // ----- PHP errors --------------------------------------------------------------------------------------

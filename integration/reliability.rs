@@ -5,10 +5,7 @@ use std::time::{Duration, Instant};
 use crate::support::{Lambda, Outcome, Source};
 
 async fn works(lambda: &Lambda, what: &str) {
-    let resp = lambda
-        .respond(&Source::HttpV2.event("GET", "/json", &[]))
-        .await;
-    assert_eq!(resp["statusCode"], 200, "after {what}: {resp}");
+    lambda.assert_serving(what).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -19,6 +19,8 @@ pub fn bootstrap_bin() -> &'static str {
 pub struct Bootstrap {
     child: Child,
     logs: Arc<Mutex<Vec<u8>>>,
+    /// The threads copying stdout and stderr into `logs`; finished once the process's pipes close.
+    readers: Vec<std::thread::JoinHandle<()>>,
     exit: Option<ExitStatus>,
     tmp: tempfile::TempDir,
     /// (pid, start time) of every descendant seen, killed by pid on drop if still alive.
@@ -153,15 +155,17 @@ impl Bootstrap {
             )
         });
         let logs = Arc::new(Mutex::new(Vec::new()));
+        let mut readers = Vec::new();
         if let Some(out) = child.stdout.take() {
-            drain(out, logs.clone());
+            readers.push(drain(out, logs.clone()));
         }
         if let Some(err) = child.stderr.take() {
-            drain(err, logs.clone());
+            readers.push(drain(err, logs.clone()));
         }
         Bootstrap {
             child,
             logs,
+            readers,
             exit: None,
             tmp,
             seen_descendants: Vec::new(),
@@ -207,10 +211,16 @@ impl Bootstrap {
     }
 
     /// Waits up to `timeout` for the process to exit on its own.
+    /// Waits for the process to exit, then for its last output to be captured (the reader threads see
+    /// the pipes close), so `logs()` afterwards holds everything it wrote.
     pub async fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
         let end = Instant::now() + timeout;
         loop {
             if let Some(s) = self.try_exit() {
+                let drained = Instant::now() + Duration::from_secs(5);
+                while !self.readers.iter().all(|r| r.is_finished()) && Instant::now() < drained {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
                 return Some(s);
             }
             if Instant::now() >= end {
@@ -281,6 +291,11 @@ impl Bootstrap {
                 .stderr(Stdio::null())
                 .status();
         }
+        // Its last lines are in the pipes: let the readers reach the end before anyone reads `logs()`.
+        let drained = Instant::now() + Duration::from_secs(5);
+        while !self.readers.iter().all(|r| r.is_finished()) && Instant::now() < drained {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         self.exit
     }
 }
@@ -298,7 +313,10 @@ impl Drop for Bootstrap {
     }
 }
 
-fn drain(stream: impl Read + Send + 'static, logs: Arc<Mutex<Vec<u8>>>) {
+fn drain(
+    stream: impl Read + Send + 'static,
+    logs: Arc<Mutex<Vec<u8>>>,
+) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let mut reader = BufReader::new(stream);
         let mut line = Vec::new();
@@ -316,7 +334,7 @@ fn drain(stream: impl Read + Send + 'static, logs: Arc<Mutex<Vec<u8>>>) {
                 }
             }
         }
-    });
+    })
 }
 
 /// (ppid, start time) of a process from /proc/PID/stat.

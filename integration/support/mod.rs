@@ -79,6 +79,21 @@ impl Lambda {
             .await
     }
 
+    /// Asserts that a normal request is served normally (used after every fault).
+    pub async fn assert_serving(&self, what: &str) {
+        let resp = self
+            .respond(&Source::HttpV2.event("GET", "/json", &[]))
+            .await;
+        assert_eq!(
+            resp["statusCode"], 200,
+            "the invocation after {what}: {resp}"
+        );
+        assert_eq!(
+            resp["body"], r#"{"ok":true,"caf\u00e9":"\u2713"}"#,
+            "after {what}"
+        );
+    }
+
     /// Invokes and returns the HTTP response JSON the runtime posted; panics (with logs) otherwise.
     pub async fn respond(&self, event: &Value) -> Value {
         let outcome = self.invoke(event).await;
