@@ -5,7 +5,6 @@
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http::{header, HeaderMap, Method, Request, StatusCode};
-use http_body_util::{BodyExt, Full};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -73,11 +72,11 @@ impl Endpoint {
         format!("{}/{VERSION}/runtime/{path}", self.prefix)
     }
 
-    pub fn next_request(&self) -> Request<Full<Bytes>> {
+    pub fn next_request(&self) -> Request<Bytes> {
         self.request(Method::GET, self.uri("invocation/next"), Bytes::new(), None)
     }
 
-    pub fn response_request(&self, request_id: &str, body: Bytes) -> Request<Full<Bytes>> {
+    pub fn response_request(&self, request_id: &str, body: Bytes) -> Request<Bytes> {
         self.request(
             Method::POST,
             self.uri(&format!("invocation/{}/response", segment(request_id))),
@@ -86,7 +85,7 @@ impl Endpoint {
         )
     }
 
-    pub fn error_request(&self, request_id: &str, diagnostic: &Diagnostic) -> Request<Full<Bytes>> {
+    pub fn error_request(&self, request_id: &str, diagnostic: &Diagnostic) -> Request<Bytes> {
         let uri = self.uri(&format!("invocation/{}/error", segment(request_id)));
         self.request(
             Method::POST,
@@ -96,7 +95,7 @@ impl Endpoint {
         )
     }
 
-    pub fn init_error_request(&self, diagnostic: &Diagnostic) -> Request<Full<Bytes>> {
+    pub fn init_error_request(&self, diagnostic: &Diagnostic) -> Request<Bytes> {
         self.request(
             Method::POST,
             self.uri("init/error"),
@@ -111,7 +110,7 @@ impl Endpoint {
         uri: String,
         body: Bytes,
         error_type: Option<&str>,
-    ) -> Request<Full<Bytes>> {
+    ) -> Request<Bytes> {
         let mut builder = Request::builder()
             .method(method)
             .uri(uri)
@@ -129,8 +128,8 @@ impl Endpoint {
         // Every part was validated or encoded above; an error here would be a bug, answered as an
         // empty request the API will reject rather than a panic.
         builder
-            .body(Full::new(body))
-            .unwrap_or_else(|_| Request::new(Full::new(Bytes::new())))
+            .body(body)
+            .unwrap_or_else(|_| Request::new(Bytes::new()))
     }
 }
 
@@ -218,7 +217,7 @@ impl RuntimeApi {
     async fn expect_accepted(
         &mut self,
         call: &'static str,
-        request: Request<Full<Bytes>>,
+        request: Request<Bytes>,
     ) -> Result<(), ApiError> {
         let (status, _, body) = self.send(request).await?;
         if status.is_success() {
@@ -230,14 +229,9 @@ impl RuntimeApi {
 
     async fn send(
         &mut self,
-        request: Request<Full<Bytes>>,
+        request: Request<Bytes>,
     ) -> Result<(StatusCode, HeaderMap, Bytes), ApiError> {
         let (parts, body) = request.into_parts();
-        // `Full` holds one chunk: this takes it without copying.
-        let body = match body.collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(never) => match never {},
-        };
         let (mut conn, reused) = match self.conn.take() {
             Some(conn) => (conn, true),
             None => (self.connect().await?, false),
