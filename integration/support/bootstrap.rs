@@ -46,17 +46,12 @@ impl Bootstrap {
         handler: &str,
         env: &[(&str, &str)],
     ) -> Bootstrap {
-        let mut vars: Vec<(String, String)> = vec![
-            ("AWS_LAMBDA_RUNTIME_API".into(), runtime_api.into()),
-            ("_HANDLER".into(), handler.into()),
-            ("LAMBDA_TASK_ROOT".into(), task_root.display().to_string()),
-            ("AWS_LAMBDA_FUNCTION_NAME".into(), "test".into()),
-            ("AWS_LAMBDA_FUNCTION_VERSION".into(), "$LATEST".into()),
-            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(), "512".into()),
-            ("AWS_REGION".into(), "us-east-1".into()),
-        ];
-        vars.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        Self::spawn(&[], vars, None, None)
+        Self::spawn(
+            &[],
+            lambda_env(runtime_api, task_root, handler, env),
+            None,
+            None,
+        )
     }
 
     /// Lambda mode as another user (as on Lambda, where the runtime is not root): the process runs under
@@ -69,16 +64,7 @@ impl Bootstrap {
         uid: u32,
         gid: u32,
     ) -> Bootstrap {
-        let mut vars: Vec<(String, String)> = vec![
-            ("AWS_LAMBDA_RUNTIME_API".into(), api.address()),
-            ("_HANDLER".into(), handler.into()),
-            ("LAMBDA_TASK_ROOT".into(), task_root.display().to_string()),
-            ("AWS_LAMBDA_FUNCTION_NAME".into(), "test".into()),
-            ("AWS_LAMBDA_FUNCTION_VERSION".into(), "$LATEST".into()),
-            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(), "512".into()),
-            ("AWS_REGION".into(), "us-east-1".into()),
-        ];
-        vars.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let vars = lambda_env(&api.address(), task_root, handler, env);
         Self::spawn(&[], vars, None, Some((uid, gid)))
     }
 
@@ -311,6 +297,26 @@ impl Drop for Bootstrap {
             );
         }
     }
+}
+
+/// What Lambda sets for a custom runtime (the variables the bootstrap reads), then the test's own.
+fn lambda_env(
+    runtime_api: &str,
+    task_root: &Path,
+    handler: &str,
+    env: &[(&str, &str)],
+) -> Vec<(String, String)> {
+    let mut vars: Vec<(String, String)> = vec![
+        ("AWS_LAMBDA_RUNTIME_API".into(), runtime_api.into()),
+        ("_HANDLER".into(), handler.into()),
+        ("LAMBDA_TASK_ROOT".into(), task_root.display().to_string()),
+        ("AWS_LAMBDA_FUNCTION_NAME".into(), "test".into()),
+        ("AWS_LAMBDA_FUNCTION_VERSION".into(), "$LATEST".into()),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(), "512".into()),
+        ("AWS_REGION".into(), "us-east-1".into()),
+    ];
+    vars.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    vars
 }
 
 fn drain(
