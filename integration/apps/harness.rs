@@ -14,7 +14,7 @@ use percent_encoding::{percent_decode_str, utf8_percent_encode, NON_ALPHANUMERIC
 use serde_json::{json, Map, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::support::bootstrap::{bootstrap_bin, descendants_of, free_port, wait_for_port};
+use crate::support::bootstrap::{descendants_of, free_port, wait_for_port, Bootstrap};
 use crate::support::{http, Outcome, RuntimeApi};
 
 // ------------------------------------------------------------------------------------------ installation
@@ -64,8 +64,8 @@ fn run_ok(cmd: &mut Command) {
 
 // ------------------------------------------------------------------------------ the unprivileged process
 
-/// A process of ours (the bootstrap, mariadbd) with its logs; stopped by pid on drop (SIGTERM, then
-/// SIGKILL), together with any descendant that outlived it (php-fpm calls setsid()).
+/// A helper process of ours (mariadbd; the bootstrap itself runs under `support::Bootstrap`) with its
+/// logs; stopped by pid on drop (SIGTERM, then SIGKILL), together with any descendant that outlived it.
 pub struct Proc {
     pub name: String,
     child: Child,
@@ -120,18 +120,6 @@ impl Proc {
 
     pub fn logs(&self) -> String {
         String::from_utf8_lossy(&self.logs.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
-    }
-
-    /// The real uid of the process (from /proc), to prove the bootstrap is not root.
-    pub fn uid(&self) -> Option<u32> {
-        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .ok()?
-            .lines()
-            .find(|l| l.starts_with("Uid:"))?
-            .split_whitespace()
-            .nth(1)?
-            .parse()
-            .ok()
     }
 
     pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
@@ -191,39 +179,22 @@ impl Drop for Proc {
     }
 }
 
-/// A fresh TMPDIR owned by the user the bootstrap runs as.
-pub fn user_tmpdir(prefix: &str) -> tempfile::TempDir {
-    let tmp = tempfile::Builder::new()
-        .prefix(prefix)
-        .tempdir()
-        .expect("create a TMPDIR");
-    if is_root() {
-        run_ok(Command::new("chown").arg("65534:65534").arg(tmp.path()));
-    }
-    tmp
+/// The user the bootstrap runs as: nobody when we are root (as in CI), so it and its php-fpm can write
+/// only under their TMPDIR and the root-owned task root is read-only for them, as on Lambda.
+fn bootstrap_user() -> Option<(u32, u32)> {
+    is_root().then_some((65534, 65534))
 }
 
-/// The bootstrap as user nobody (when we are root, as in CI): it and its php-fpm can then write only
-/// under TMPDIR, and the root-owned task root is read-only for them, as on Lambda.
-fn bootstrap_command(args: &[&str], env: &[(String, String)], tmp: &Path) -> Command {
-    let mut cmd = if is_root() {
-        let mut c = Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-            .arg(bootstrap_bin());
-        c
-    } else {
-        Command::new(bootstrap_bin())
-    };
-    cmd.args(args)
-        .env_clear()
-        .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
-        .env("TMPDIR", tmp)
-        .env("LANG", "C.UTF-8")
-        .env("TZ", ":UTC");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd
+/// What the app suite adds to the harness's Lambda environment.
+fn app_env<'a>(app: &'a str, env: &'a [(String, String)]) -> Vec<(&'a str, &'a str)> {
+    let mut vars = vec![
+        ("AWS_LAMBDA_FUNCTION_NAME", app),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024"),
+        ("LANG", "C.UTF-8"),
+        ("TZ", ":UTC"),
+    ];
+    vars.extend(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    vars
 }
 
 // ------------------------------------------------------------------------------------ requests, answers
@@ -361,8 +332,7 @@ pub enum Transport {
 
 pub struct Deployed {
     pub transport: Transport,
-    pub proc: Proc,
-    _tmp: tempfile::TempDir,
+    pub proc: Bootstrap,
 }
 
 pub const LAMBDA_HOST: &str = "abcdefghij.lambda-url.us-east-1.on.aws";
@@ -380,29 +350,18 @@ impl Deployed {
         v1: bool,
     ) -> Deployed {
         let api = RuntimeApi::start().await;
-        let tmp = user_tmpdir("lfpm-app-");
-        let mut vars: Vec<(String, String)> = vec![
-            ("AWS_LAMBDA_RUNTIME_API".into(), api.address()),
-            ("_HANDLER".into(), handler.into()),
-            ("LAMBDA_TASK_ROOT".into(), root.display().to_string()),
-            ("AWS_LAMBDA_FUNCTION_NAME".into(), app.into()),
-            ("AWS_LAMBDA_FUNCTION_VERSION".into(), "$LATEST".into()),
-            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(), "1024".into()),
-            ("AWS_REGION".into(), "us-east-1".into()),
-        ];
-        vars.extend(env.iter().cloned());
-        let proc = Proc::spawn(
-            &format!("bootstrap ({app}, Lambda)"),
-            bootstrap_command(&[], &vars, tmp.path()),
-        );
+        let vars = app_env(app, env);
+        let proc = match bootstrap_user() {
+            Some((uid, gid)) => Bootstrap::start_as(&api, root, handler, &vars, uid, gid),
+            None => Bootstrap::start(&api, root, handler, &vars),
+        };
         let mut d = Deployed {
             transport: Transport::Lambda { api, v1 },
             proc,
-            _tmp: tmp,
         };
         if let Transport::Lambda { api, .. } = &d.transport {
             if !api.wait_next_calls(1, Duration::from_secs(20)).await {
-                let exit = d.proc.exited();
+                let exit = d.proc.try_exit();
                 panic!(
                     "{app}: the bootstrap never called GET /next (exit: {exit:?}); logs:\n{}",
                     d.proc.logs()
@@ -427,30 +386,15 @@ impl Deployed {
         handler: &str,
         env: &[(String, String)],
     ) -> Deployed {
-        let tmp = user_tmpdir("lfpm-serve-");
         let port = free_port();
         let listen = format!("127.0.0.1:{port}");
-        let root_s = root.display().to_string();
-        let args = [
-            "serve",
-            "--root",
-            root_s.as_str(),
-            "--handler",
-            handler,
-            "--listen",
-            listen.as_str(),
-        ];
-        let proc = Proc::spawn(
-            &format!("bootstrap serve ({app})"),
-            bootstrap_command(&args, env, tmp.path()),
-        );
+        let proc = Bootstrap::serve_as(root, handler, port, &app_env(app, env), bootstrap_user());
         let mut d = Deployed {
             transport: Transport::Serve { port },
             proc,
-            _tmp: tmp,
         };
         if !wait_for_port(port, Duration::from_secs(20)).await {
-            let exit = d.proc.exited();
+            let exit = d.proc.try_exit();
             panic!(
                 "{app}: `bootstrap serve` never listened on {listen} (exit: {exit:?}); logs:\n{}",
                 d.proc.logs()

@@ -70,6 +70,17 @@ impl Bootstrap {
 
     /// `bootstrap serve --root ROOT --handler HANDLER --listen 127.0.0.1:PORT`.
     pub fn serve(root: &Path, handler: &str, port: u16, env: &[(&str, &str)]) -> Bootstrap {
+        Self::serve_as(root, handler, port, env, None)
+    }
+
+    /// `bootstrap serve`, as another user (`setpriv`, TMPDIR owned by that user) when `user` is given.
+    pub fn serve_as(
+        root: &Path,
+        handler: &str,
+        port: u16,
+        env: &[(&str, &str)],
+        user: Option<(u32, u32)>,
+    ) -> Bootstrap {
         let root = root.display().to_string();
         let listen = format!("127.0.0.1:{port}");
         let vars = env
@@ -88,7 +99,7 @@ impl Bootstrap {
             ],
             vars,
             Some(port),
-            None,
+            user,
         )
     }
 
@@ -186,6 +197,18 @@ impl Bootstrap {
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
+    }
+
+    /// The real uid the process runs as (from /proc), to prove it is not root.
+    pub fn uid(&self) -> Option<u32> {
+        std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .ok()?
+            .lines()
+            .find(|l| l.starts_with("Uid:"))?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
     }
 
     /// The exit status if the process has exited.
