@@ -1,18 +1,12 @@
 //! Lambda HTTP events → [`HttpRequest`]: source detection and the per-source mapping rules.
 //!
-//! One pass of serde over the raw bytes into a struct that covers every HTTP event shape, borrowing
-//! strings where JSON has no escapes. Maps are read as ordered pairs (never a `HashMap`): header and query
-//! order reach PHP as the client sent them. `requestContext` is kept as raw JSON so PHP receives it
-//! verbatim in `LAMBDA_REQUEST_CONTEXT`.
-
-use std::borrow::Cow;
-use std::fmt;
+//! One pass of serde over the raw bytes (the shapes are in `raw`), then one small function per request
+//! field. `requestContext` is kept as raw JSON so PHP receives it verbatim in `LAMBDA_REQUEST_CONTEXT`.
 
 use bytes::Bytes;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use serde::de::{self, Deserializer, MapAccess, Visitor};
-use serde::Deserialize;
-use serde_json::value::RawValue;
+
+use raw::{RawEvent, RequestContext};
 
 use crate::http::{is_token_byte, Header, HttpRequest};
 
@@ -120,9 +114,29 @@ fn to_request(
     raw: RawEvent<'_>,
     context: &RequestContext<'_>,
 ) -> Result<(HttpRequest, Result<(), BadRequest>), EventError> {
+    let method = method(source, &raw, context)?;
+    let headers = headers(source, &raw);
+    let (body, body_ok) = body(&raw);
+    let request = HttpRequest {
+        method,
+        path: path(source, &raw),
+        query: query(source, &raw),
+        client_ip: client_ip(source, context, &headers),
+        protocol: protocol(source, context),
+        headers,
+        body,
+    };
+    Ok((request, body_ok))
+}
+
+fn method(
+    source: EventSource,
+    raw: &RawEvent<'_>,
+    context: &RequestContext<'_>,
+) -> Result<String, EventError> {
     let method = match source {
-        EventSource::ApiGatewayV2 => context.http.as_ref().and_then(|h| h.method.clone()),
-        _ => raw.http_method.clone(),
+        EventSource::ApiGatewayV2 => context.http.as_ref().and_then(|h| h.method.as_deref()),
+        _ => raw.http_method.as_deref(),
     }
     .ok_or_else(|| EventError::InvalidField("the event has no HTTP method".into()))?;
     if method.is_empty() || !method.bytes().all(is_token_byte) {
@@ -130,24 +144,32 @@ fn to_request(
             "the HTTP method {method:?} is not a token"
         )));
     }
+    Ok(method.to_owned())
+}
 
+/// Always starts with `/`; the REST stage is never part of it (API Gateway leaves it out of `path`).
+fn path(source: EventSource, raw: &RawEvent<'_>) -> String {
     let path = match source {
         EventSource::ApiGatewayV2 => raw.raw_path.as_deref(),
         _ => raw.path.as_deref(),
     }
     .unwrap_or("/");
-    let path = if path.starts_with('/') {
+    if path.starts_with('/') {
         path.to_owned()
     } else {
         format!("/{path}")
-    };
+    }
+}
 
-    let query = match source {
+fn query(source: EventSource, raw: &RawEvent<'_>) -> String {
+    match source {
         EventSource::ApiGatewayV2 => raw.raw_query_string.as_deref().unwrap_or("").to_owned(),
-        EventSource::Alb { .. } => join_query(&raw, false),
-        EventSource::ApiGatewayV1 => join_query(&raw, true),
-    };
+        EventSource::Alb { .. } => join_query(raw, false),
+        EventSource::ApiGatewayV1 => join_query(raw, true),
+    }
+}
 
+fn headers(source: EventSource, raw: &RawEvent<'_>) -> Vec<Header> {
     let mut headers = Vec::new();
     match (&raw.multi_value_headers, &raw.headers) {
         // REST sends both; the multi-value form has every value. ALB sends exactly one of them.
@@ -166,11 +188,24 @@ fn to_request(
         _ => {}
     }
     if let Some(cookies) = raw.cookies.as_ref().filter(|c| !c.is_empty()) {
+        // Function URLs (and v2 events through CloudFront) carry the cookies twice: in `cookies` and in
+        // a `cookie` header. The array is then the only source, or PHP would see every cookie twice.
+        headers.retain(|h| !h.name.eq_ignore_ascii_case("cookie"));
         let joined: Vec<&str> = cookies.iter().map(|c| c.0.as_ref()).collect();
         headers.push(Header::new("cookie", joined.join("; ")));
     }
+    headers
+}
 
-    let client_ip = match source {
+/// The client's address as the event source vouches for it, and only when it is an IP address:
+/// API Gateway's console test sends `test-invoke-source-ip`, other tools `IP`, and apps that validate
+/// `REMOTE_ADDR` break on those. `None` falls back to 127.0.0.1 in the CGI params.
+fn client_ip(
+    source: EventSource,
+    context: &RequestContext<'_>,
+    headers: &[Header],
+) -> Option<String> {
+    let claimed = match source {
         EventSource::ApiGatewayV1 => context
             .identity
             .as_ref()
@@ -191,38 +226,31 @@ fn to_request(
                     .rsplit(',')
                     .next()
                     .map(|s| s.trim().to_owned())
-            })
-            .filter(|s| !s.is_empty()),
+            }),
     };
+    claimed.filter(|ip| ip.trim().parse::<std::net::IpAddr>().is_ok())
+}
 
-    let protocol = match source {
+fn protocol(source: EventSource, context: &RequestContext<'_>) -> String {
+    match source {
         EventSource::ApiGatewayV2 => context.http.as_ref().and_then(|h| h.protocol.as_deref()),
         EventSource::ApiGatewayV1 => context.protocol.as_deref(),
         EventSource::Alb { .. } => None,
     }
     .filter(|p| is_http_version(p))
     .unwrap_or("HTTP/1.1")
-    .to_owned();
+    .to_owned()
+}
 
-    let (body, body_ok) = match raw.body.as_deref() {
+fn body(raw: &RawEvent<'_>) -> (Bytes, Result<(), BadRequest>) {
+    match raw.body.as_deref() {
         None | Some("") => (Bytes::new(), Ok(())),
         Some(body) if raw.is_base64_encoded.unwrap_or(false) => match decode_base64(body) {
             Some(bytes) => (Bytes::from(bytes), Ok(())),
             None => (Bytes::new(), Err(BadRequest::InvalidBase64)),
         },
         Some(body) => (Bytes::copy_from_slice(body.as_bytes()), Ok(())),
-    };
-
-    let request = HttpRequest {
-        method: method.into_owned(),
-        path,
-        query,
-        headers,
-        body,
-        client_ip,
-        protocol,
-    };
-    Ok((request, body_ok))
+    }
 }
 
 fn decode_base64(body: &str) -> Option<Vec<u8>> {
@@ -317,131 +345,7 @@ fn unsupported(event: &[u8]) -> EventError {
     ))
 }
 
-// ---- serde shapes ------------------------------------------------------------------------------
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawEvent<'a> {
-    #[serde(borrow, default)]
-    version: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    http_method: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    path: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    raw_path: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    raw_query_string: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    headers: Option<Pairs<'a>>,
-    #[serde(borrow, default)]
-    multi_value_headers: Option<MultiPairs<'a>>,
-    #[serde(borrow, default)]
-    query_string_parameters: Option<Pairs<'a>>,
-    #[serde(borrow, default)]
-    multi_value_query_string_parameters: Option<MultiPairs<'a>>,
-    #[serde(borrow, default)]
-    cookies: Option<Vec<Str<'a>>>,
-    #[serde(borrow, default)]
-    body: Option<Cow<'a, str>>,
-    #[serde(default)]
-    is_base64_encoded: Option<bool>,
-    #[serde(borrow, default)]
-    request_context: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct RequestContext<'a> {
-    #[serde(default)]
-    elb: Option<de::IgnoredAny>,
-    #[serde(borrow, default)]
-    http: Option<ContextHttp<'a>>,
-    #[serde(borrow, default)]
-    identity: Option<Identity<'a>>,
-    #[serde(borrow, default)]
-    protocol: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ContextHttp<'a> {
-    #[serde(borrow, default)]
-    method: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    source_ip: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    protocol: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Identity<'a> {
-    #[serde(borrow, default)]
-    source_ip: Option<Cow<'a, str>>,
-}
-
-/// A string borrowed from the event when it has no escapes.
-#[derive(Deserialize)]
-struct Str<'a>(#[serde(borrow)] Cow<'a, str>);
-
-impl std::ops::Deref for Str<'_> {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-/// A JSON object of strings, in document order; `null` values are skipped.
-struct Pairs<'a>(Vec<(Cow<'a, str>, Str<'a>)>);
-/// A JSON object of string arrays, in document order; `null` arrays and items are skipped.
-struct MultiPairs<'a>(Vec<(Cow<'a, str>, Vec<Str<'a>>)>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Pairs<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
-            type Value = Pairs<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object of strings")
-            }
-            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
-                let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(8));
-                while let Some((k, v)) = map.next_entry::<Str<'de>, Option<Str<'de>>>()? {
-                    if let Some(v) = v {
-                        pairs.push((k.0, v));
-                    }
-                }
-                Ok(Pairs(pairs))
-            }
-        }
-        d.deserialize_map(V(std::marker::PhantomData))
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for MultiPairs<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
-            type Value = MultiPairs<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object of string arrays")
-            }
-            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
-                let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(8));
-                while let Some((k, v)) =
-                    map.next_entry::<Str<'de>, Option<Vec<Option<Str<'de>>>>>()?
-                {
-                    if let Some(v) = v {
-                        pairs.push((k.0, v.into_iter().flatten().collect()));
-                    }
-                }
-                Ok(MultiPairs(pairs))
-            }
-        }
-        d.deserialize_map(V(std::marker::PhantomData))
-    }
-}
+mod raw;
 
 #[cfg(test)]
 mod tests;

@@ -143,3 +143,80 @@ fn base64_bodies_decode_with_or_without_padding_at_every_length() {
         }
     }
 }
+
+#[test]
+fn function_url_cookies_come_from_the_array_only() {
+    // A captured Function URL event: the cookies are both in `headers.cookie` and in `cookies`.
+    let e = ok(r#"{
+        "version": "2.0", "rawPath": "/", "rawQueryString": "",
+        "cookies": ["test=hi", "other=1"],
+        "headers": {"cookie": "test=hi; other=1", "host": "abc.lambda-url.us-east-1.on.aws"},
+        "requestContext": {"http": {"method": "GET", "sourceIp": "198.51.100.1"}}
+    }"#);
+    assert_eq!(
+        header(&e.request, "cookie"),
+        [b"test=hi; other=1".as_slice()]
+    );
+    // Without the array, the header is the source.
+    let e = ok(r#"{"version": "2.0", "rawPath": "/", "cookies": [],
+        "headers": {"cookie": "a=1"}, "requestContext": {"http": {"method": "GET"}}}"#);
+    assert_eq!(header(&e.request, "cookie"), [b"a=1".as_slice()]);
+}
+
+#[test]
+fn header_values_that_are_numbers_or_booleans_are_taken_as_text() {
+    let e = ok(r#"{"httpMethod": "POST", "path": "/",
+        "headers": {"Content-Length": 13, "X-Flag": true, "X-Ratio": 1.5, "X-None": null},
+        "multiValueHeaders": {"Content-Length": [13], "X-Flag": [false, "b"], "X-One": "solo"},
+        "queryStringParameters": {"page": 2}}"#);
+    assert_eq!(header(&e.request, "content-length"), [b"13".as_slice()]);
+    assert_eq!(header(&e.request, "x-flag"), [b"false".as_slice(), b"b"]);
+    assert_eq!(header(&e.request, "x-one"), [b"solo".as_slice()]);
+    let single = ok(
+        r#"{"requestContext": {"elb": {}}, "httpMethod": "GET", "path": "/",
+        "headers": {"content-length": 13, "x-ratio": 1.5, "x-yes": true}}"#,
+    );
+    assert_eq!(
+        header(&single.request, "content-length"),
+        [b"13".as_slice()]
+    );
+    assert_eq!(header(&single.request, "x-ratio"), [b"1.5".as_slice()]);
+    assert_eq!(header(&single.request, "x-yes"), [b"true".as_slice()]);
+    let query = ok(r#"{"httpMethod": "GET", "path": "/", "queryStringParameters": {"page": 2}}"#);
+    assert_eq!(query.request.query, "page=2");
+}
+
+#[test]
+fn a_header_value_that_is_an_object_is_an_error_naming_the_header() {
+    let err = parse(br#"{"httpMethod": "GET", "path": "/", "headers": {"X-Obj": {"a": 1}}}"#)
+        .expect_err("an object is no header value");
+    assert_eq!(err.error_type(), "Runtime.InvalidEvent");
+    assert!(err.to_string().contains("X-Obj"), "{err}");
+    let err =
+        parse(br#"{"httpMethod": "GET", "path": "/", "multiValueHeaders": {"X-Arr": [[1]]}}"#)
+            .expect_err("a nested array is no header value");
+    assert!(err.to_string().contains("X-Arr"), "{err}");
+}
+
+#[test]
+fn a_source_ip_that_is_not_an_address_is_dropped() {
+    for ip in ["test-invoke-source-ip", "IP", "", "1.2.3", "::1]"] {
+        let event = format!(
+            r#"{{"httpMethod": "GET", "path": "/", "requestContext": {{"identity": {{"sourceIp": "{ip}"}}}}}}"#
+        );
+        assert_eq!(ok(&event).request.client_ip, None, "{ip:?}");
+        let event = format!(
+            r#"{{"version": "2.0", "rawPath": "/", "requestContext": {{"http": {{"method": "GET", "sourceIp": "{ip}"}}}}}}"#
+        );
+        assert_eq!(ok(&event).request.client_ip, None, "{ip:?}");
+    }
+    let v6 = ok(
+        r#"{"version": "2.0", "rawPath": "/", "requestContext": {"http": {"method": "GET", "sourceIp": "2001:db8::1"}}}"#,
+    );
+    assert_eq!(v6.request.client_ip.as_deref(), Some("2001:db8::1"));
+    let alb = ok(
+        r#"{"requestContext": {"elb": {}}, "httpMethod": "GET", "path": "/",
+        "headers": {"x-forwarded-for": "203.0.113.1, garbage"}}"#,
+    );
+    assert_eq!(alb.request.client_ip, None);
+}
