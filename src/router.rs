@@ -9,6 +9,7 @@
 //! dot-directories (but `/.well-known/`), PHP source and backups, configured deny prefixes, and symlinks
 //! that lead outside the root. Only real `.php` files run, so `/image.jpg/x.php` is the front controller's.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTROLS};
@@ -66,48 +67,101 @@ const SEGMENT: &AsciiSet = &CONTROLS
     .add(b'{')
     .add(b'}');
 
+/// A request path decoded once and normalised: its segments (no empty ones, no `.`, `..` applied).
+#[derive(Debug, PartialEq, Eq)]
+struct NormalPath<'a> {
+    segments: Vec<&'a str>,
+    trailing_slash: bool,
+}
+
+/// Percent-decodes the path. A path that is not UTF-8 cannot name a file here; the app may still route it.
+fn decode(raw_path: &str) -> Result<Cow<'_, str>, Route> {
+    // Borrowed when the path has no escapes (the usual case): no allocation.
+    match percent_decode_str(raw_path).decode_utf8() {
+        Ok(decoded) => Ok(decoded),
+        Err(_) => {
+            let bytes: Vec<u8> = percent_decode_str(raw_path).collect();
+            Err(if bytes.contains(&0) || bytes.contains(&b'\\') {
+                Route::BadRequest("the path contains a NUL byte or a backslash")
+            } else {
+                Route::FrontController
+            })
+        }
+    }
+}
+
+/// Splits a decoded path into segments, refusing NUL, backslashes and any climb above the root. Pure.
+fn normalize(decoded: &str) -> Result<NormalPath<'_>, Route> {
+    if decoded.bytes().any(|b| b == 0 || b == b'\\') {
+        return Err(Route::BadRequest(
+            "the path contains a NUL byte or a backslash",
+        ));
+    }
+    let mut segments: Vec<&str> = Vec::new();
+    for segment in decoded.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                if segments.pop().is_none() {
+                    return Err(Route::BadRequest(
+                        "the path climbs out of the document root",
+                    ));
+                }
+            }
+            s => segments.push(s),
+        }
+    }
+    Ok(NormalPath {
+        segments,
+        trailing_slash: decoded.ends_with('/'),
+    })
+}
+
 impl Router {
     pub fn route(&self, raw_path: &str, query: &str) -> Route {
-        // Borrowed when the path has no escapes (the usual case): no allocation.
-        let decoded = match percent_decode_str(raw_path).decode_utf8() {
+        let decoded = match decode(raw_path) {
             Ok(decoded) => decoded,
-            Err(_) => {
-                let bytes: Vec<u8> = percent_decode_str(raw_path).collect();
-                if bytes.contains(&0) || bytes.contains(&b'\\') {
-                    return Route::BadRequest("the path contains a NUL byte or a backslash");
-                }
-                // Not a file name we could have; the app may still route it.
-                return Route::FrontController;
-            }
+            Err(route) => return route,
         };
-        if decoded.bytes().any(|b| b == 0 || b == b'\\') {
-            return Route::BadRequest("the path contains a NUL byte or a backslash");
+        let path = match normalize(&decoded) {
+            Ok(path) => path,
+            Err(route) => return route,
+        };
+        if let Some(why) = self.refused(&path.segments) {
+            return Route::Denied(why);
         }
-        let mut segments: Vec<&str> = Vec::new();
-        for segment in decoded.split('/') {
-            match segment {
-                "" | "." => {}
-                ".." => {
-                    if segments.pop().is_none() {
-                        return Route::BadRequest("the path climbs out of the document root");
-                    }
-                }
-                s => segments.push(s),
-            }
-        }
-        let trailing_slash = decoded.ends_with('/');
-        let well_known = segments.first() == Some(&".well-known");
-        let skip = usize::from(well_known);
-        if segments.iter().skip(skip).any(|s| s.starts_with('.')) {
-            return Route::Denied("dotfiles and dot-directories are never served");
+        self.resolve(&path, query)
+    }
+
+    /// Why a path with these segments is never served: a dot-segment (but `/.well-known/`) or a deny
+    /// prefix. Applied to the request path and again to where symlinks lead. Pure.
+    fn refused<S: AsRef<str>>(&self, segments: &[S]) -> Option<&'static str> {
+        let well_known = segments
+            .first()
+            .is_some_and(|s| s.as_ref() == ".well-known");
+        if segments
+            .iter()
+            .skip(usize::from(well_known))
+            .any(|s| s.as_ref().starts_with('.'))
+        {
+            return Some("dotfiles and dot-directories are never served");
         }
         if !self.deny.is_empty() {
-            let normalized = format!("/{}", segments.join("/"));
+            let mut normalized = String::new();
+            for s in segments {
+                normalized.push('/');
+                normalized.push_str(s.as_ref());
+            }
             if self.deny.iter().any(|d| under(&normalized, d)) {
-                return Route::Denied("the path is on the deny list (LAMBDA_FPM_DENY)");
+                return Some("the path is on the deny list (LAMBDA_FPM_DENY or a .htaccess)");
             }
         }
+        None
+    }
 
+    /// Walks the file system along the segments: the first regular file decides.
+    fn resolve(&self, path: &NormalPath<'_>, query: &str) -> Route {
+        let segments = &path.segments;
         let mut current = self.document_root.clone();
         for (i, segment) in segments.iter().enumerate() {
             current.push(segment);
@@ -128,7 +182,7 @@ impl Router {
                     return Route::FrontController;
                 }
                 let mut info = format!("/{}", rest.join("/"));
-                if trailing_slash {
+                if path.trailing_slash {
                     info.push('/');
                 }
                 return self.checked_script(current, name, Some(info));
@@ -136,29 +190,19 @@ impl Router {
             if segment.ends_with(".php") {
                 return self.checked_script(current, name, None);
             }
-            let lower = segment.to_ascii_lowercase();
-            if SOURCE_SUFFIXES.iter().any(|s| lower.ends_with(s)) {
-                return Route::Denied("PHP source and backup files are never served");
-            }
-            return self.checked(current, Route::Static);
+            return self.checked_static(current);
         }
-
         // The path names a directory (or the root).
-        if !segments.is_empty() && !trailing_slash {
-            let mut location: String = segments
-                .iter()
-                .flat_map(|s| ["/".into(), utf8_percent_encode(s, SEGMENT).to_string()])
-                .collect();
-            location.push('/');
-            if !query.is_empty() {
-                // A raw query (v2, ALB) could hold CR/LF from a hostile event: never into a header.
-                location.push('?');
-                location.extend(utf8_percent_encode(query, CONTROLS));
-            }
-            return Route::Redirect(location);
+        if !segments.is_empty() && !path.trailing_slash {
+            return Route::Redirect(slash_redirect(segments, query));
         }
+        self.index(current, segments)
+    }
+
+    /// A directory's index file, or the front controller when it has none.
+    fn index(&self, dir: PathBuf, segments: &[&str]) -> Route {
         for index in &self.index_files {
-            let file = current.join(index);
+            let file = dir.join(index);
             if file.is_file() {
                 let name = if segments.is_empty() {
                     format!("/{index}")
@@ -168,7 +212,7 @@ impl Router {
                 return if index.ends_with(".php") {
                     self.checked_script(file, name, None)
                 } else {
-                    self.checked(file, Route::Static)
+                    self.checked_static(file)
                 };
             }
         }
@@ -176,7 +220,12 @@ impl Router {
     }
 
     fn checked_script(&self, filename: PathBuf, name: String, path_info: Option<String>) -> Route {
-        self.checked(filename, |filename| {
+        self.checked(filename, |filename, real| {
+            // A `.php` symlink to a file of another name would have php-fpm run (and print) whatever
+            // that file holds: `.env`, a backup, a key.
+            if !real.extension().is_some_and(|e| e == "php") {
+                return Route::Denied("a .php symlink leads to a file that is not PHP");
+            }
             Route::Script(Script {
                 filename,
                 name,
@@ -185,14 +234,55 @@ impl Router {
         })
     }
 
-    /// Resolves symlinks and refuses anything that ends up outside the document root.
-    fn checked(&self, path: PathBuf, make: impl FnOnce(PathBuf) -> Route) -> Route {
-        match std::fs::canonicalize(&path) {
-            Ok(real) if real.starts_with(&self.document_root) => make(path),
-            Ok(_) => Route::Denied("a symlink leads outside the document root"),
-            Err(_) => Route::FrontController,
-        }
+    fn checked_static(&self, path: PathBuf) -> Route {
+        self.checked(path, |path, real| {
+            let names = [path.file_name(), real.file_name()];
+            for name in names.into_iter().flatten() {
+                let lower = name.to_string_lossy().to_ascii_lowercase();
+                if SOURCE_SUFFIXES.iter().any(|s| lower.ends_with(s)) {
+                    return Route::Denied("PHP source and backup files are never served");
+                }
+            }
+            Route::Static(path)
+        })
     }
+
+    /// Resolves symlinks and refuses anything that ends up outside the document root, or at a place
+    /// inside it that is refused by name (a symlink to `.env`, to `.git/`, into a denied directory).
+    fn checked(&self, path: PathBuf, make: impl FnOnce(PathBuf, &Path) -> Route) -> Route {
+        let real = match std::fs::canonicalize(&path) {
+            Ok(real) => real,
+            Err(_) => return Route::FrontController,
+        };
+        let Ok(inside) = real.strip_prefix(&self.document_root) else {
+            return Route::Denied("a symlink leads outside the document root");
+        };
+        if real != path {
+            let segments: Vec<Cow<'_, str>> = inside
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect();
+            if let Some(why) = self.refused(&segments) {
+                return Route::Denied(why);
+            }
+        }
+        make(path, &real)
+    }
+}
+
+/// `/dir` → `/dir/?query`, each segment re-encoded.
+fn slash_redirect(segments: &[&str], query: &str) -> String {
+    let mut location: String = segments
+        .iter()
+        .flat_map(|s| ["/".into(), utf8_percent_encode(s, SEGMENT).to_string()])
+        .collect();
+    location.push('/');
+    if !query.is_empty() {
+        // A raw query (v2, ALB) could hold CR/LF from a hostile event: never into a header.
+        location.push('?');
+        location.extend(utf8_percent_encode(query, CONTROLS));
+    }
+    location
 }
 
 /// Whether `path` is `prefix` or below it, at a segment boundary.
@@ -227,6 +317,8 @@ pub fn script_name(document_root: &Path, handler: &Path) -> String {
         ),
     }
 }
+
+pub mod htaccess;
 
 #[cfg(test)]
 mod tests;

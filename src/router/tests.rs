@@ -228,3 +228,53 @@ fn deny_prefixes_respect_segment_boundaries() {
     assert_eq!(normalize_prefix("data/"), Some("/data".into()));
     assert_eq!(normalize_prefix("/"), None);
 }
+
+#[test]
+fn symlinks_inside_the_root_cannot_reach_what_the_rules_refuse() {
+    let s = site();
+    let root = &s.router.document_root;
+    let link = |target: &str, name: &str| {
+        std::os::unix::fs::symlink(root.join(target), root.join(name)).expect("symlink");
+    };
+    link(".env", "env.txt");
+    link(".git", "git");
+    link("data", "pages");
+    link("data/pages.txt", "pages.txt");
+    link("index.php.bak", "backup.txt");
+    link("database.txt", "db.php");
+    link("other.php", "alias.php");
+    link("assets", "static");
+    for path in [
+        "/env.txt",
+        "/git/config",
+        "/pages/pages.txt",
+        "/pages.txt",
+        "/backup.txt",
+        "/db.php",
+    ] {
+        assert!(
+            matches!(s.router.route(path, ""), Route::Denied(_)),
+            "{path}: {:?}",
+            s.router.route(path, "")
+        );
+    }
+    // Symlinks to what may be served still work.
+    assert_eq!(
+        s.router.route("/static/app.css", ""),
+        Route::Static(root.join("static/app.css"))
+    );
+    assert!(matches!(s.router.route("/alias.php", ""), Route::Script(_)));
+}
+
+#[test]
+fn normalising_is_pure_and_refuses_climbing() {
+    assert_eq!(
+        normalize("/a/./b//c/../d/").expect("fine"),
+        NormalPath {
+            segments: vec!["a", "b", "d"],
+            trailing_slash: true
+        }
+    );
+    assert!(normalize("/a/../../b").is_err());
+    assert!(normalize("/a\\b").is_err());
+}
