@@ -5,7 +5,7 @@
 
 use bytes::BytesMut;
 
-use crate::http::{Header, HttpResponse};
+use crate::http::{is_token_byte, Header, HttpResponse};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CgiError {
@@ -13,8 +13,12 @@ pub enum CgiError {
     NoHeaderEnd,
     #[error("php-fpm's output has a header line without a colon: {0:?}")]
     BadHeaderLine(String),
-    #[error("php-fpm's output has an invalid Status header: {0:?}")]
+    #[error(
+        "php-fpm's output has an invalid Status header (API Gateway accepts 100 to 599): {0:?}"
+    )]
     BadStatus(String),
+    #[error("php-fpm's output has a header whose name is not an HTTP token (API Gateway would answer an opaque 502): {0:?}")]
+    BadHeaderName(String),
 }
 
 pub fn parse(mut out: BytesMut) -> Result<HttpResponse, CgiError> {
@@ -35,7 +39,13 @@ pub fn parse(mut out: BytesMut) -> Result<HttpResponse, CgiError> {
             .iter()
             .position(|b| *b == b':')
             .ok_or_else(|| CgiError::BadHeaderLine(String::from_utf8_lossy(line).into_owned()))?;
-        let name = String::from_utf8_lossy(line[..colon].trim_ascii()).into_owned();
+        let name = line[..colon].trim_ascii();
+        if name.is_empty() || !name.iter().all(|b| is_token_byte(*b)) {
+            return Err(CgiError::BadHeaderName(
+                String::from_utf8_lossy(name).into_owned(),
+            ));
+        }
+        let name = String::from_utf8_lossy(name).into_owned();
         let value = line[colon + 1..].trim_ascii();
         if name.eq_ignore_ascii_case("status") {
             let text = String::from_utf8_lossy(value);
@@ -43,7 +53,7 @@ pub fn parse(mut out: BytesMut) -> Result<HttpResponse, CgiError> {
             response.status = code
                 .parse::<u16>()
                 .ok()
-                .filter(|c| (100..=999).contains(c))
+                .filter(|c| (100..=599).contains(c))
                 .ok_or_else(|| CgiError::BadStatus(text.to_string()))?;
             let reason = reason.trim();
             response.reason = (!reason.is_empty()).then(|| reason.to_owned());
@@ -127,6 +137,30 @@ mod tests {
             p(b"Status: 99999\r\n\r\n"),
             Err(CgiError::BadStatus(_))
         ));
+    }
+
+    #[test]
+    fn output_api_gateway_would_reject_is_named() {
+        for status in ["600", "700 Odd", "99", "0"] {
+            let out = format!("Status: {status}\r\n\r\n");
+            assert!(
+                matches!(p(out.as_bytes()), Err(CgiError::BadStatus(_))),
+                "{status}"
+            );
+        }
+        assert_eq!(p(b"Status: 599\r\n\r\n").expect("ok").status, 599);
+        let err = p(b"X Bad Name: 1\r\n\r\n").expect_err("space in a name");
+        assert_eq!(err, CgiError::BadHeaderName("X Bad Name".into()));
+        assert!(err.to_string().contains("X Bad Name"));
+        for line in [&b"X-\xc3\xa9: 1"[..], b"X(y): 1", b": empty name"] {
+            let mut out = line.to_vec();
+            out.extend_from_slice(b"\r\n\r\n");
+            assert!(
+                matches!(p(&out), Err(CgiError::BadHeaderName(_))),
+                "{}",
+                String::from_utf8_lossy(line)
+            );
+        }
     }
 
     #[test]
