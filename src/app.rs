@@ -2,6 +2,7 @@
 //! Lambda mode feeds it Runtime API events; `serve` feeds it v2 events built from local HTTP requests.
 
 use std::borrow::Cow;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::fastcgi::params::Site;
@@ -149,10 +150,49 @@ impl App {
                     .duration_since(UNIX_EPOCH)
                     .map(|d| d.as_millis() as u64)
                     .unwrap_or(0);
-                Duration::from_millis(deadline.saturating_sub(now))
-                    .saturating_sub(self.timeout_margin)
+                let remaining = Duration::from_millis(deadline.saturating_sub(now));
+                let (budget, margin) = budget(remaining, self.timeout_margin);
+                if margin < self.timeout_margin
+                    && !SHORT_TIMEOUT_WARNED.swap(true, Ordering::Relaxed)
+                {
+                    tracing::warn!(
+                        "the invocation had {remaining:?} left: too little for the {:?} timeout margin, which is scaled to {margin:?} (a tenth of the time left); raise the function timeout or lower LAMBDA_FPM_TIMEOUT_MARGIN_MS",
+                        self.timeout_margin
+                    );
+                }
+                budget
             }
             _ => self.default_timeout,
         }
+    }
+}
+
+/// Said once per process: a short function timeout is a set-up matter, not a per-request one.
+static SHORT_TIMEOUT_WARNED: AtomicBool = AtomicBool::new(false);
+
+/// (time the script may run, margin kept) for `remaining` until the deadline. The margin is the
+/// configured one, but at most a tenth of the time left: a fixed 1 s margin would leave a 1 s function
+/// no time at all (every request a 504), while killing the worker and posting the 504 takes
+/// milliseconds. Pure.
+fn budget(remaining: Duration, margin_cap: Duration) -> (Duration, Duration) {
+    let margin = margin_cap.min(remaining / 10);
+    (remaining.saturating_sub(margin), margin)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_margin_scales_with_the_time_left() {
+        let ms = Duration::from_millis;
+        let s = Duration::from_secs;
+        assert_eq!(budget(s(30), s(1)), (s(29), s(1)));
+        assert_eq!(budget(s(10), s(1)), (s(9), s(1)));
+        assert_eq!(budget(s(2), s(1)), (ms(1800), ms(200)));
+        assert_eq!(budget(s(1), s(1)), (ms(900), ms(100)));
+        assert_eq!(budget(ms(50), s(1)), (ms(45), ms(5)));
+        assert_eq!(budget(ms(0), s(1)), (ms(0), ms(0)));
+        assert_eq!(budget(s(30), ms(0)), (s(30), ms(0)));
     }
 }
