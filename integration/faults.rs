@@ -227,7 +227,10 @@ async fn busy_loop_past_the_deadline_is_504_and_the_worker_is_killed() {
             Duration::from_secs(5),
         )
         .await;
-    assert!(logs.contains("killed 1 php-fpm worker(s)"), "{logs}");
+    assert!(
+        logs.contains("killed the php-fpm worker of pool lambda, still running"),
+        "{logs}"
+    );
     assert!(
         eventually(Duration::from_secs(3), || worker_before
             .iter()

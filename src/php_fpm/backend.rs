@@ -1,13 +1,15 @@
-//! The way to php-fpm for the rest of the runtime: one kept-alive connection per worker, the
-//! invocation deadline, and recovery (a dead master is restarted before the next request, a stuck
-//! worker is killed and replaced by the master).
+//! The way to php-fpm for the rest of the runtime: one slot per concurrent invocation, each with its
+//! own single-worker pool, socket and kept-alive connection; the invocation deadline; and recovery that
+//! stays inside the slot. A script past its deadline gets its own worker killed (the master forks a new
+//! one); a dead master is restarted before the next request while its orphaned workers finish what
+//! other slots had in flight, and are killed once those are answered.
 
 use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-use super::supervisor::{FpmError, Supervisor};
+use super::supervisor::{self, FpmError, Supervisor};
 use crate::fastcgi::{Connection, FcgiError, Output};
 
 #[derive(Debug, thiserror::Error)]
@@ -20,21 +22,42 @@ pub enum BackendError {
     Timeout(Duration),
 }
 
+/// A connection and the php-fpm master (process group) whose worker it reaches.
+struct Idle {
+    conn: Connection,
+    group: u32,
+}
+
 pub struct Backend {
     supervisor: tokio::sync::Mutex<Supervisor>,
-    idle: Mutex<Vec<Connection>>,
-    // With one worker, several connections would only queue inside php-fpm: hand out one per worker.
+    /// Per slot, its kept-alive connection while no request uses it.
+    idle: Vec<Mutex<Option<Idle>>>,
+    /// Slots no request holds.
+    free: Mutex<Vec<usize>>,
+    // With one worker per slot, more connections would only queue inside php-fpm.
     permits: Semaphore,
+    /// Requests in flight per master process group: a dead master's group is killed when it has none.
+    in_flight: Mutex<Vec<(u32, usize)>>,
+    /// Groups of dead masters whose workers still serve a request.
+    retired: Mutex<Vec<u32>>,
 }
 
 impl Backend {
-    /// `first` is the connection that proved php-fpm ready at start-up.
+    /// `first` is the connection that proved php-fpm ready at start-up (it reaches slot 0).
     pub fn new(supervisor: Supervisor, first: Option<Connection>) -> Self {
-        let workers = supervisor.settings().workers.max(1);
+        let slots = supervisor.pools().len().max(1);
+        let group = supervisor.group().unwrap_or(0);
+        let idle: Vec<_> = (0..slots).map(|_| Mutex::new(None)).collect();
+        if let (Some(conn), Some(slot)) = (first, idle.first()) {
+            *lock(slot) = Some(Idle { conn, group });
+        }
         Self {
             supervisor: tokio::sync::Mutex::new(supervisor),
-            idle: Mutex::new(first.into_iter().collect()),
-            permits: Semaphore::new(workers),
+            idle,
+            free: Mutex::new((0..slots).rev().collect()),
+            permits: Semaphore::new(slots),
+            in_flight: Mutex::default(),
+            retired: Mutex::default(),
         }
     }
 
@@ -51,54 +74,135 @@ impl Backend {
             .acquire()
             .await
             .map_err(|_| FcgiError::Closed)?;
-        let work = async {
-            let mut conn = self.connection().await?;
-            let result = conn.execute(request, max_stdout, on_stderr).await;
-            Ok::<_, BackendError>((conn, result))
-        };
-        match tokio::time::timeout(timeout, work).await {
-            Ok(Ok((conn, Ok(output)))) => {
-                self.put_back(conn);
-                Ok(output)
-            }
-            Ok(Ok((_broken, Err(e)))) => Err(e.into()),
-            Ok(Err(e)) => Err(e),
-            Err(_) => {
-                let killed = self.supervisor.lock().await.kill_workers();
-                tracing::warn!("killed {killed} php-fpm worker(s) still running at the deadline");
-                Err(BackendError::Timeout(timeout))
-            }
-        }
+        // A permit guarantees a free slot.
+        let slot = lock(&self.free).pop().unwrap_or(0);
+        let result = self
+            .execute_in(slot, request, timeout, max_stdout, on_stderr)
+            .await;
+        lock(&self.free).push(slot);
+        result
     }
 
-    /// An idle connection when php-fpm is still up, else a new one (restarting php-fpm if it died).
-    async fn connection(&self) -> Result<Connection, BackendError> {
+    async fn execute_in(
+        &self,
+        slot: usize,
+        request: &[u8],
+        timeout: Duration,
+        max_stdout: usize,
+        on_stderr: impl FnMut(&[u8]),
+    ) -> Result<Output, BackendError> {
+        let Idle { mut conn, group } = self.connection(slot).await?;
+        self.count(group, 1);
+        let result =
+            tokio::time::timeout(timeout, conn.execute(request, max_stdout, on_stderr)).await;
+        let outcome = match result {
+            Ok(Ok(output)) => {
+                *lock(&self.idle[slot]) = Some(Idle { conn, group });
+                Ok(output)
+            }
+            // The connection is out of step or dead: dropped, the slot connects anew next time.
+            Ok(Err(e)) => Err(e.into()),
+            Err(_) => {
+                let pool = self.pool_name(slot).await;
+                match supervisor::kill_worker(group, &pool) {
+                    0 => tracing::warn!(
+                        "the php-fpm worker of pool {pool} was already gone at the deadline"
+                    ),
+                    _ => tracing::warn!(
+                        "killed the php-fpm worker of pool {pool}, still running at the deadline"
+                    ),
+                }
+                Err(BackendError::Timeout(timeout))
+            }
+        };
+        self.count(group, -1);
+        self.reap();
+        outcome
+    }
+
+    /// The slot's idle connection when its master is still the current one, else a new connection
+    /// (restarting php-fpm first when it died).
+    async fn connection(&self, slot: usize) -> Result<Idle, BackendError> {
         let mut supervisor = self.supervisor.lock().await;
         if !supervisor.is_running() {
-            self.idle
-                .lock()
-                .map(|mut idle| idle.clear())
-                .unwrap_or_default();
+            if let Some(dead) = supervisor.group() {
+                lock(&self.retired).push(dead);
+            }
+            for idle in &self.idle {
+                lock(idle).take();
+            }
+            self.reap();
             let started = std::time::Instant::now();
             let stream = supervisor.start().await?;
             tracing::info!("php-fpm restarted in {:?}", started.elapsed());
-            return Ok(Connection::from_stream(stream));
+            // The connection that proved the new master ready reaches slot 0's pool.
+            let group = supervisor.group().unwrap_or(0);
+            let first = Idle {
+                conn: Connection::from_stream(stream),
+                group,
+            };
+            if slot == 0 {
+                return Ok(first);
+            }
+            *lock(&self.idle[0]) = Some(first);
         }
-        if let Some(conn) = self.idle.lock().ok().and_then(|mut idle| idle.pop()) {
-            return Ok(conn);
+        let group = supervisor.group().unwrap_or(0);
+        if let Some(idle) = lock(&self.idle[slot]).take().filter(|i| i.group == group) {
+            return Ok(idle);
         }
-        let socket = supervisor.settings().socket.clone();
+        let socket = supervisor
+            .pools()
+            .get(slot)
+            .map(|p| p.socket.clone())
+            .unwrap_or_else(|| supervisor.settings().socket.clone());
         drop(supervisor);
-        Ok(Connection::connect(&socket).await?)
+        Ok(Idle {
+            conn: Connection::connect(&socket).await?,
+            group,
+        })
     }
 
-    fn put_back(&self, conn: Connection) {
-        if let Ok(mut idle) = self.idle.lock() {
-            idle.push(conn);
+    async fn pool_name(&self, slot: usize) -> String {
+        let supervisor = self.supervisor.lock().await;
+        supervisor
+            .pools()
+            .get(slot)
+            .map(|p| p.name.clone())
+            .unwrap_or_default()
+    }
+
+    fn count(&self, group: u32, delta: isize) {
+        let mut in_flight = lock(&self.in_flight);
+        match in_flight.iter_mut().find(|(g, _)| *g == group) {
+            Some((_, n)) => *n = n.saturating_add_signed(delta),
+            None if delta > 0 => in_flight.push((group, delta.unsigned_abs())),
+            None => {}
         }
+        in_flight.retain(|(_, n)| *n > 0);
+    }
+
+    /// Kills the orphaned workers of dead masters that no request waits on any more.
+    fn reap(&self) {
+        let busy: Vec<u32> = lock(&self.in_flight).iter().map(|(g, _)| *g).collect();
+        lock(&self.retired).retain(|group| {
+            if busy.contains(group) {
+                return true;
+            }
+            supervisor::kill_group(*group);
+            false
+        });
     }
 
     pub async fn shutdown(&self) {
         self.supervisor.lock().await.stop().await;
+        for group in lock(&self.retired).drain(..) {
+            supervisor::kill_group(group);
+        }
     }
+}
+
+/// The state behind these locks stays consistent at every await point, so a poisoned lock (a panic
+/// elsewhere while holding it) is still usable.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -14,6 +14,8 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::net::UnixStream;
 use tokio::process::{Child, Command};
 
+use super::pools::{self, Pool};
+
 /// How php-fpm is started; derived once from configuration.
 #[derive(Debug, Clone)]
 pub struct FpmSettings {
@@ -48,6 +50,8 @@ pub enum FpmError {
         timeout: Duration,
         output: String,
     },
+    #[error("cannot prepare php-fpm's configuration from {template}: {reason}")]
+    Config { template: String, reason: String },
     #[error("php-fpm is down; after {failures} failed starts the next attempt waits {wait:?}")]
     BackingOff { failures: u32, wait: Duration },
 }
@@ -61,6 +65,8 @@ pub struct Supervisor {
     recent: Arc<Mutex<VecDeque<String>>>,
     failures: u32,
     not_before: Option<Instant>,
+    /// One single-worker pool per slot, as rendered at the last spawn.
+    pools: Vec<Pool>,
 }
 
 const RECENT_LINES: usize = 20;
@@ -74,6 +80,7 @@ impl Supervisor {
             recent: Arc::default(),
             failures: 0,
             not_before: None,
+            pools: Vec::new(),
         }
     }
 
@@ -83,12 +90,12 @@ impl Supervisor {
 
     /// Spawns php-fpm; returns at once (see [`Supervisor::wait_ready`]).
     pub fn spawn(&mut self) -> Result<(), FpmError> {
+        let fpm_config = self.render_pools()?;
         let s = &self.settings;
-        let _ = std::fs::remove_file(&s.socket);
         let mut cmd = Command::new(&s.binary);
         cmd.arg("--nodaemonize")
             .arg("--fpm-config")
-            .arg(&s.fpm_config)
+            .arg(&fpm_config)
             .arg("--php-ini")
             .arg(&s.php_ini);
         if s.as_root {
@@ -124,6 +131,37 @@ impl Supervisor {
         Ok(())
     }
 
+    /// The slots' pools as php-fpm runs them (empty before the first spawn).
+    pub fn pools(&self) -> &[Pool] {
+        &self.pools
+    }
+
+    /// Renders the configuration with one pool per slot next to the socket; returns its path.
+    fn render_pools(&mut self) -> Result<PathBuf, FpmError> {
+        let s = &self.settings;
+        let config_error = |reason: String| FpmError::Config {
+            template: s.fpm_config.display().to_string(),
+            reason,
+        };
+        let template =
+            std::fs::read_to_string(&s.fpm_config).map_err(|e| config_error(e.to_string()))?;
+        let (rendered, ignored) = pools::render(&template, s.workers, &s.socket)
+            .map_err(|e| config_error(e.to_string()))?;
+        if !ignored.is_empty() {
+            tracing::warn!(
+                "php-fpm pool sections {ignored:?} are ignored: lambda-fpm runs one copy of the first pool per concurrent invocation"
+            );
+        }
+        let path = s.socket.with_file_name("php-fpm.slots.conf");
+        std::fs::write(&path, rendered.config)
+            .map_err(|e| config_error(format!("cannot write {}: {e}", path.display())))?;
+        for pool in &rendered.pools {
+            let _ = std::fs::remove_file(&pool.socket);
+        }
+        self.pools = rendered.pools;
+        Ok(path)
+    }
+
     /// Waits until php-fpm accepts connections and returns the first one.
     pub async fn wait_ready(&mut self) -> Result<UnixStream, FpmError> {
         let started = Instant::now();
@@ -139,13 +177,24 @@ impl Supervisor {
                     output: self.recent_output(),
                 });
             }
-            if let Ok(stream) = UnixStream::connect(&self.settings.socket).await {
+            // php-fpm binds every pool's socket before it forks a worker: the first one answering
+            // means all are there.
+            let first = self
+                .pools
+                .first()
+                .map_or(&self.settings.socket, |p| &p.socket);
+            if let Ok(stream) = UnixStream::connect(first).await {
                 return Ok(stream);
             }
             if started.elapsed() > self.settings.start_timeout {
                 self.stop().await;
                 return Err(FpmError::NotReady {
-                    socket: self.settings.socket.display().to_string(),
+                    socket: self
+                        .pools
+                        .first()
+                        .map_or(&self.settings.socket, |p| &p.socket)
+                        .display()
+                        .to_string(),
                     timeout: self.settings.start_timeout,
                     output: self.recent_output(),
                 });
@@ -185,17 +234,24 @@ impl Supervisor {
         result
     }
 
-    /// Whether the master is alive (reaps it when it is not).
+    /// Whether the master is alive (reaps it when it is not). A dead master's workers are left
+    /// running: they may be finishing requests of other slots. The caller kills their group
+    /// ([`kill_group`] with [`Supervisor::group`]) once those are answered.
     pub fn is_running(&mut self) -> bool {
         match self.exited() {
             Some(status) => {
                 tracing::error!(target: "lambda_fpm::php_fpm", "php-fpm exited ({status}); it will be restarted");
                 self.child = None;
-                self.kill_orphans();
                 false
             }
             None => self.child.is_some(),
         }
+    }
+
+    /// The process group of the last master started (its pid: php-fpm calls `setsid()`), also after
+    /// it died; until the next spawn.
+    pub fn group(&self) -> Option<u32> {
+        self.master_pid
     }
 
     fn exited(&mut self) -> Option<String> {
@@ -209,17 +265,6 @@ impl Supervisor {
 
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().and_then(Child::id)
-    }
-
-    /// SIGKILLs php-fpm's workers (the master starts fresh ones at once). Used when a script outlives
-    /// its deadline: the master stays, so no cold start.
-    pub fn kill_workers(&self) -> usize {
-        let Some(master) = self.pid() else { return 0 };
-        let pids = children(master);
-        for pid in &pids {
-            let _ = kill(Pid::from_raw(*pid), Signal::SIGKILL);
-        }
-        pids.len()
     }
 
     /// Stops php-fpm: SIGTERM, then SIGKILL after a second.
@@ -237,15 +282,16 @@ impl Supervisor {
             let _ = child.kill().await;
         }
         self.kill_orphans();
-        let _ = std::fs::remove_file(&self.settings.socket);
+        for pool in &self.pools {
+            let _ = std::fs::remove_file(&pool.socket);
+        }
     }
 
     /// SIGKILLs what is left of a dead master's process group: its workers keep running (idle, holding
     /// memory and the old socket) when the master is SIGKILLed, since nothing tells them it died.
     fn kill_orphans(&mut self) {
         if let Some(pid) = self.master_pid.take() {
-            // ESRCH (no such group: php-fpm exited before setsid(), or its workers are gone) is fine.
-            let _ = killpg(Pid::from_raw(pid as i32), Signal::SIGKILL);
+            kill_group(pid);
         }
     }
 
@@ -257,32 +303,44 @@ impl Supervisor {
     }
 }
 
-/// The pids of `pid`'s children, from /proc.
-fn children(pid: u32) -> Vec<i32> {
-    let direct = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).map(|s| {
-        s.split_whitespace()
-            .filter_map(|p| p.parse().ok())
-            .collect::<Vec<i32>>()
-    });
-    if let Ok(pids) = direct {
-        return pids;
-    }
-    // Kernels without CONFIG_PROC_CHILDREN: scan for processes whose parent is `pid`.
+/// SIGKILLs the worker of pool `pool` in process group `group` (the master forks a fresh one when it
+/// is alive). Used when a script outlives its deadline: the master and the other slots' workers stay.
+/// Returns how many processes were killed.
+pub fn kill_worker(group: u32, pool: &str) -> usize {
+    let title = format!("php-fpm: pool {pool}");
     let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
+        return 0;
     };
-    entries
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|child| {
-            std::fs::read_to_string(format!("/proc/{child}/stat"))
-                .ok()
-                .and_then(|stat| {
-                    let after = stat.rsplit_once(')')?.1;
-                    after.split_whitespace().nth(1)?.parse::<u32>().ok()
-                })
-                == Some(pid)
-        })
-        .collect()
+    let mut killed = 0;
+    for pid in entries.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok()) {
+        if process_group(pid) != Some(group) {
+            continue;
+        }
+        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
+        // php-fpm overwrites its argv with the title and pads it with NULs.
+        let shown = String::from_utf8_lossy(&cmdline);
+        if shown.trim_end_matches(['\0', ' ']) == title {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            killed += 1;
+        }
+    }
+    killed
+}
+
+/// SIGKILLs every process of a dead master's group: its workers outlive it (nothing tells them it
+/// died), idle, holding memory and the old sockets.
+pub fn kill_group(group: u32) {
+    // ESRCH (no such group: the workers are gone already) is fine.
+    let _ = killpg(Pid::from_raw(group as i32), Signal::SIGKILL);
+}
+
+/// The process group of `pid`, from /proc/PID/stat (the fifth field, after the parenthesised name).
+fn process_group(pid: i32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = stat.rsplit_once(')')?.1;
+    after.split_whitespace().nth(2)?.parse().ok()
 }
 
 async fn drain(stream: impl AsyncRead + Unpin, recent: Arc<Mutex<VecDeque<String>>>) {
