@@ -19,6 +19,7 @@
 
 pub mod app;
 pub mod cgi;
+pub mod cli;
 pub mod config;
 pub mod fastcgi;
 pub mod http;
