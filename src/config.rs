@@ -61,6 +61,8 @@ pub struct Config {
     pub index_files: Vec<String>,
     /// Denied URL path prefixes, normalized to `/segment/segment`.
     pub deny: Vec<String>,
+    /// Honour `.htaccess` files that deny a whole directory as if listed in `deny`.
+    pub htaccess: bool,
     pub static_cache_control: Option<String>,
     pub timeout_margin: Duration,
     pub default_timeout: Duration,
@@ -200,6 +202,9 @@ fn settings(cli: &Cli, env: &Env, mode: Mode) -> Result<Config, ConfigError> {
             .map(|d| relative(Path::new(&d))),
         index_files: index_files(env)?,
         deny: deny(env)?,
+        htaccess: env
+            .parse("LAMBDA_FPM_HTACCESS", "on or off", on_off)?
+            .unwrap_or(true),
         static_cache_control: env.parse(
             "LAMBDA_FPM_STATIC_CACHE_CONTROL",
             "a header value such as `public, max-age=86400`",
@@ -298,6 +303,15 @@ fn split_list(value: &str) -> Vec<String> {
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
         .collect()
+}
+
+/// `on` or `off`, any case: one documented spelling, and a typo is an error instead of a guess.
+fn on_off(value: &str) -> Option<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "on" => Some(true),
+        "off" => Some(false),
+        _ => None,
+    }
 }
 
 /// Sent as-is in every static response: a control character would corrupt the response.

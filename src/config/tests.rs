@@ -78,6 +78,7 @@ fn lambda_defaults() {
     assert_eq!(c.document_root, None);
     assert_eq!(c.index_files, ["index.php", "index.html"]);
     assert!(c.deny.is_empty());
+    assert!(c.htaccess, "LAMBDA_FPM_HTACCESS defaults to on");
     assert_eq!(c.static_cache_control, None);
     assert_eq!(c.timeout_margin, Duration::from_millis(1000));
     assert_eq!(c.default_timeout, Duration::from_millis(30_000));
@@ -99,6 +100,7 @@ fn lambda_settings_from_the_environment() {
             ("LAMBDA_FPM_DOCUMENT_ROOT", "/web"),
             ("LAMBDA_FPM_INDEX", " app.php , index.html ,"),
             ("LAMBDA_FPM_DENY", "/data/, conf/./x ,"),
+            ("LAMBDA_FPM_HTACCESS", "OFF"),
             ("LAMBDA_FPM_STATIC_CACHE_CONTROL", "public, max-age=60"),
             ("LAMBDA_FPM_TIMEOUT_MARGIN_MS", "0"),
             ("LAMBDA_FPM_TIMEOUT_MS", " 5000 "),
@@ -121,6 +123,7 @@ fn lambda_settings_from_the_environment() {
     assert_eq!(c.document_root, Some(PathBuf::from("web")));
     assert_eq!(c.index_files, ["app.php", "index.html"]);
     assert_eq!(c.deny, ["/data", "/conf/x"]);
+    assert!(!c.htaccess);
     assert_eq!(
         c.static_cache_control.as_deref(),
         Some("public, max-age=60")
@@ -200,6 +203,7 @@ fn every_malformed_value_is_named() {
         ("AWS_LAMBDA_LOG_FORMAT", "Yaml"),
         ("LAMBDA_FPM_LOG_LEVEL", "loud"),
         ("AWS_LAMBDA_LOG_LEVEL", "verbose"),
+        ("LAMBDA_FPM_HTACCESS", "yes"),
         ("LAMBDA_FPM_INDEX", "../secret.php"),
         ("LAMBDA_FPM_INDEX", "sub/index.php"),
         ("LAMBDA_FPM_INDEX", ","),
@@ -233,6 +237,17 @@ fn workers_override_managed_instances_concurrency() {
         ],
     );
     assert_eq!(c.concurrency, 3);
+}
+
+#[test]
+fn htaccess_is_on_or_off_in_any_case() {
+    for (value, expected) in [("on", true), ("On", true), ("off", false), ("OFF", false)] {
+        assert_eq!(
+            ok(&lambda(), &[("LAMBDA_FPM_HTACCESS", value)]).htaccess,
+            expected,
+            "{value}"
+        );
+    }
 }
 
 #[test]

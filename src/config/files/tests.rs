@@ -31,6 +31,7 @@ fn lambda_config(dir: &Path) -> Config {
         document_root: None,
         index_files: vec!["index.php".into()],
         deny: Vec::new(),
+        htaccess: true,
         static_cache_control: None,
         timeout_margin: Duration::from_millis(1000),
         default_timeout: Duration::from_millis(30_000),
