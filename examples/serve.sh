@@ -4,10 +4,10 @@
 #   examples/serve.sh                 # examples/hello
 #   examples/serve.sh path/to/app     # any app with public/index.php
 #   PORT=9000 examples/serve.sh
+#   HANDLER=web/app.php examples/serve.sh path/to/app    # default: public/index.php, else index.php
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 app="$(cd "${1:-$repo/examples/hello}" && pwd)"
-handler="${HANDLER:-public/index.php}"
 port="${PORT:-8080}"
 
 if ! ls /usr/sbin/php-fpm* >/dev/null 2>&1 && ! command -v php-fpm >/dev/null 2>&1; then
@@ -19,5 +19,4 @@ if ! ls /usr/sbin/php-fpm* >/dev/null 2>&1 && ! command -v php-fpm >/dev/null 2>
 fi
 
 cargo build --release --quiet --manifest-path "$repo/Cargo.toml" --bin bootstrap
-echo "serving $app/$handler on http://127.0.0.1:$port (Ctrl-C stops)"
-exec "$repo/target/release/bootstrap" serve --root "$app" --handler "$handler" --listen "127.0.0.1:$port"
+exec "$repo/target/release/bootstrap" serve --root "$app" ${HANDLER:+--handler "$HANDLER"} --listen "127.0.0.1:$port"

@@ -6,6 +6,7 @@
 mod support;
 
 mod cargo_lambda;
+mod cli;
 mod concurrency;
 mod events;
 mod failures;

@@ -21,9 +21,61 @@
 # Needs (Debian): debootstrap binutils patchelf zip python3 (+ bubblewrap for the smoke check, and
 # qemu-user-static to run it for arm64 on an x86_64 host), and for the
 # bootstrap: cargo, `pip install ziglang cargo-zigbuild`.
+# The Debian packages are checked first and, as root, installed with apt-get when missing;
+#   layer-build/build.sh --check-tools       does only that.
 set -euo pipefail
 
-usage() { echo "usage: $0 PHP_VERSION(8.2|8.4) ARCH(x86_64|arm64)" >&2; exit 2; }
+# The commands this script runs, as command:Debian package. Checked before anything else so that a fresh
+# machine gets them installed (or one message listing them) instead of failing halfway through.
+REQUIRED_TOOLS="debootstrap:debootstrap dpkg-deb:dpkg patchelf:patchelf readelf:binutils zip:zip python3:python3"
+# Without these the build still works: step 4's smoke check is skipped.
+OPTIONAL_TOOLS="bwrap:bubblewrap"
+KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg   # debootstrap checks the mirror's signatures with it
+
+# Prints the package of each command:package pair whose command is not on PATH.
+missing_packages() {
+  local pair
+  for pair in "$@"; do
+    command -v "${pair%%:*}" > /dev/null || echo "${pair#*:}"
+  done
+}
+
+check_tools() {
+  local missing optional
+  missing=$(missing_packages $REQUIRED_TOOLS)
+  [ -e "$KEYRING" ] || missing="$missing debian-archive-keyring"
+  missing=$(echo $missing)
+  optional=$(echo $(missing_packages $OPTIONAL_TOOLS))
+  if [ "$(id -u)" -ne 0 ]; then
+    if [ -n "$missing" ]; then
+      echo "layer-build: missing Debian packages: $missing" >&2
+      echo "  run this script as root to install them, or: sudo apt-get install $missing $optional" >&2
+      return 1
+    fi
+    [ -z "$optional" ] || echo "layer-build: $optional not installed: the smoke check will be skipped" >&2
+  elif [ -n "$missing$optional" ]; then
+    echo "layer-build: installing $(echo $missing $optional) (apt-get)" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing $optional > /dev/null
+    missing=$(echo $(missing_packages $REQUIRED_TOOLS))
+    [ -z "$missing" ] || { echo "layer-build: still missing after apt-get install: $missing" >&2; return 1; }
+  fi
+  # The bootstrap is built with cargo-zigbuild (pip, not Debian) unless one is given.
+  if [ -z "${LAMBDA_FPM_BOOTSTRAP:-}" ]; then
+    local need=""
+    command -v cargo > /dev/null && command -v rustup > /dev/null || need="Rust (cargo, rustup) "
+    command -v cargo-zigbuild > /dev/null || need="${need}cargo-zigbuild "
+    command -v zig > /dev/null || python3 -c 'import ziglang' 2> /dev/null || need="${need}ziglang "
+    if [ -n "$need" ]; then
+      echo "layer-build: building the bootstrap needs ${need% }: pip install ziglang cargo-zigbuild" \
+        "(and rustup for Rust), or set LAMBDA_FPM_BOOTSTRAP to a bootstrap binary built elsewhere" >&2
+      return 1
+    fi
+  fi
+}
+
+usage() { echo "usage: $0 PHP_VERSION(8.2|8.4) ARCH(x86_64|arm64)   or: $0 --check-tools" >&2; exit 2; }
+if [ "${1:-}" = --check-tools ]; then check_tools; exit; fi
 [ $# -eq 2 ] || usage
 PHP_VERSION=$1
 case "$PHP_VERSION" in
@@ -51,6 +103,7 @@ ZIP=$OUT/$NAME.zip
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 elftool() { python3 "$HERE/elftool.py" "$@"; }
 log() { echo "[build $NAME] $*" >&2; }
+check_tools
 
 V=$PHP_VERSION
 # Debian package names. php-imagick/php-redis/php-apcu are the version-less names Debian uses for PECL

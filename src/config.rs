@@ -1,369 +1,373 @@
-//! The only reader of the environment and the command line: raw values → a validated [`Config`].
-//! Unknown or malformed values are errors that say what to fix; nothing silently falls back.
+//! The only reader of the environment: the parsed command line and the environment → a validated,
+//! typed [`Config`], without touching the file system. [`files::prepare`] is the separate step that
+//! does (canonical paths, php-fpm, $TMPDIR). Unknown or malformed values are errors that name the
+//! variable and say what is expected; nothing silently falls back to a default.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use tracing::Level;
+
+use crate::cli::{Cli, Command, DEFAULT_HANDLERS};
+use crate::lambda::runtime_api::Endpoint;
 use crate::logging::{parse_level, LogFormat};
-use crate::php_fpm::FpmSettings;
+
+pub mod files;
+
+pub use files::{prepare, Setup};
 
 /// How the binary was asked to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
-    /// No arguments: the Lambda custom runtime.
-    Lambda,
-    /// `bootstrap serve --root DIR --handler FILE --listen ADDR`.
-    Serve {
-        root: PathBuf,
-        handler: String,
-        listen: SocketAddr,
-    },
+    /// No command: the Lambda custom runtime, talking to this Runtime API.
+    Lambda { endpoint: Endpoint },
+    /// `bootstrap serve`: plain HTTP on this address.
+    Serve { listen: SocketAddr },
 }
 
-#[derive(Debug, Clone)]
+/// What `main` needs to report a failed init. Parsed first, so it is known even when a later value is
+/// invalid: the error is then still logged in the function's log format and posted to `/init/error`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reporting {
+    /// Text when `AWS_LAMBDA_LOG_FORMAT` is itself the error.
+    pub log_format: LogFormat,
+    /// INFO when the level variable is itself the error.
+    pub log_level: Level,
+    /// Timestamps on text lines: in `serve`; on Lambda CloudWatch adds its own.
+    pub timestamps: bool,
+    /// Where `/init/error` goes: Lambda mode with a valid `AWS_LAMBDA_RUNTIME_API`.
+    pub endpoint: Option<Endpoint>,
+}
+
+/// The result of [`parse`]: how to report, and the configuration or what is wrong with it.
+#[derive(Debug)]
+pub struct Parsed {
+    pub reporting: Reporting,
+    pub config: Result<Config, ConfigError>,
+}
+
+/// Everything the command line and the environment say, validated; paths still as given.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub mode: Mode,
-    pub runtime_api: Option<String>,
+    /// `LAMBDA_TASK_ROOT` (default `/var/task`) or `--root`.
     pub task_root: PathBuf,
-    pub handler: PathBuf,
-    pub document_root: PathBuf,
+    /// The front controller relative to the task root (`_HANDLER` or `--handler`). `None` only in
+    /// `serve` without `--handler`: the file step looks for [`DEFAULT_HANDLERS`] in order.
+    pub handler: Option<PathBuf>,
+    /// `LAMBDA_FPM_DOCUMENT_ROOT` relative to the task root; `None`: the handler's directory.
+    pub document_root: Option<PathBuf>,
     pub index_files: Vec<String>,
+    /// Denied URL path prefixes, normalized to `/segment/segment`.
     pub deny: Vec<String>,
+    /// Honour `.htaccess` files that deny a whole directory as if listed in `deny`.
+    pub htaccess: bool,
     pub static_cache_control: Option<String>,
-    pub fpm: FpmSettings,
-    /// Where the socket and generated config files live; removed at shutdown.
-    pub runtime_dir: PathBuf,
     pub timeout_margin: Duration,
     pub default_timeout: Duration,
+    pub start_timeout: Duration,
     /// Concurrent invocation loops (= php-fpm workers).
     pub concurrency: usize,
-    pub log_format: LogFormat,
-    pub log_level: tracing::Level,
+    /// `TMPDIR`: the writable directory (sessions, uploads, opcache, the runtime dir).
+    pub tmp: PathBuf,
+    /// `LAMBDA_FPM_RUNTIME_DIR`; `None`: `$TMPDIR/lambda-fpm-<pid>`.
+    pub runtime_dir: Option<PathBuf>,
+    pub php: PhpFiles,
+}
+
+/// Where php-fpm and its configuration files are looked for; the file step picks the one that exists.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PhpFiles {
+    /// `LAMBDA_FPM_PHP_FPM`.
+    pub php_fpm: Option<PathBuf>,
+    /// `LAMBDA_FPM_PHP_INI`.
+    pub php_ini: Option<PathBuf>,
+    /// `LAMBDA_FPM_FPM_CONFIG`.
+    pub fpm_config: Option<PathBuf>,
+    /// `PATH`, searched for php-fpm after the layer's `bin/php-fpm`.
+    pub search_path: Vec<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
-    #[error("usage: bootstrap                      (Lambda custom runtime)\n       bootstrap serve --root DIR --handler public/index.php --listen 127.0.0.1:8080\n{0}")]
-    Usage(String),
-    #[error("AWS_LAMBDA_RUNTIME_API is not set: run this binary as a Lambda custom runtime, or use `bootstrap serve`")]
+    #[error("AWS_LAMBDA_RUNTIME_API is not set: run this binary as a Lambda custom runtime, or use `bootstrap serve` (see bootstrap --help)")]
     NoRuntimeApi,
     #[error("_HANDLER is not set: set the function's Handler to the app's front controller, e.g. public/index.php")]
     NoHandler,
-    #[error("the handler {path} does not exist: set the function's Handler to the front controller's path relative to {task_root} (e.g. public/index.php)")]
-    HandlerMissing { path: String, task_root: String },
-    #[error("the document root {0} is not a directory (LAMBDA_FPM_DOCUMENT_ROOT)")]
-    DocumentRootMissing(String),
-    #[error("php-fpm was not found (tried {0}); use the lambda-fpm layer, install php-fpm, or set LAMBDA_FPM_PHP_FPM")]
-    NoPhpFpm(String),
     #[error("{name}={value:?} is not valid: expected {expected}")]
     Invalid {
         name: &'static str,
         value: String,
         expected: &'static str,
     },
+    #[error("the task root {path} is not a directory ({setting})")]
+    TaskRootMissing { path: String, setting: &'static str },
+    #[error("the handler {path} does not exist: set {setting} to the front controller's path relative to {task_root} (e.g. public/index.php)")]
+    HandlerMissing {
+        path: String,
+        task_root: String,
+        setting: &'static str,
+    },
+    #[error("no front controller in {root}: neither {} nor {} exists; name one with --handler FILE", DEFAULT_HANDLERS[0], DEFAULT_HANDLERS[1])]
+    NoFrontController { root: String },
+    #[error("the document root {0} is not a directory (LAMBDA_FPM_DOCUMENT_ROOT)")]
+    DocumentRootMissing(String),
+    #[error("php-fpm was not found (tried {0}); use the lambda-fpm layer, install php-fpm, or set LAMBDA_FPM_PHP_FPM")]
+    NoPhpFpm(String),
     #[error("cannot create {path}: {reason}")]
     Io { path: String, reason: String },
 }
 
-/// The defaults shipped in the repo, used when neither the environment nor the layer provides a file.
-const EMBEDDED_PHP_INI: &str = include_str!("../php-ini/php.ini");
-const EMBEDDED_FPM_CONFIG: &str = include_str!("../fpm-config/php-fpm.conf");
-
-impl Config {
-    /// Reads the command line and the environment (`env` is `std::env::var` outside tests).
-    pub fn load(
-        args: &[String],
-        env: &dyn Fn(&str) -> Option<String>,
-        exe_dir: &Path,
-    ) -> Result<Self, ConfigError> {
-        let mode = parse_args(args)?;
-        let get = |name: &str| env(name).filter(|v| !v.trim().is_empty());
-        let (task_root, handler_rel, runtime_api) = match &mode {
-            Mode::Lambda => (
-                PathBuf::from(get("LAMBDA_TASK_ROOT").unwrap_or_else(|| "/var/task".into())),
-                get("_HANDLER").ok_or(ConfigError::NoHandler)?,
-                Some(get("AWS_LAMBDA_RUNTIME_API").ok_or(ConfigError::NoRuntimeApi)?),
-            ),
-            Mode::Serve { root, handler, .. } => (root.clone(), handler.clone(), None),
-        };
-        let task_root = absolute(&task_root);
-        let handler = task_root.join(handler_rel.trim_start_matches('/'));
-        if !handler.is_file() {
-            return Err(ConfigError::HandlerMissing {
-                path: handler.display().to_string(),
-                task_root: task_root.display().to_string(),
-            });
-        }
-        let document_root = match get("LAMBDA_FPM_DOCUMENT_ROOT") {
-            Some(dir) => task_root.join(dir.trim_start_matches('/')),
-            None => handler
-                .parent()
-                .map(Path::to_path_buf)
-                .unwrap_or_else(|| task_root.clone()),
-        };
-        let document_root = std::fs::canonicalize(&document_root)
-            .ok()
-            .filter(|d| d.is_dir())
-            .ok_or_else(|| ConfigError::DocumentRootMissing(document_root.display().to_string()))?;
-        let handler = std::fs::canonicalize(&handler).unwrap_or(handler);
-
-        let list = |name: &str, default: &str| -> Vec<String> {
-            get(name)
-                .unwrap_or_else(|| default.into())
-                .split(',')
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty())
-                .collect()
-        };
-        let index_files = list("LAMBDA_FPM_INDEX", "index.php,index.html");
-        let deny = list("LAMBDA_FPM_DENY", "")
-            .iter()
-            .filter_map(|d| crate::router::normalize_prefix(d))
-            .collect();
-
-        let millis = |name: &'static str, default: u64| -> Result<Duration, ConfigError> {
-            match get(name) {
-                None => Ok(Duration::from_millis(default)),
-                Some(v) => v
-                    .trim()
-                    .parse::<u64>()
-                    .map(Duration::from_millis)
-                    .map_err(|_| ConfigError::Invalid {
-                        name,
-                        value: v,
-                        expected: "a whole number of milliseconds",
-                    }),
+impl ConfigError {
+    /// The `errorType` of the `/init/error` report, so the console says which kind of fix is needed.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            Self::NoHandler | Self::HandlerMissing { .. } | Self::NoFrontController { .. } => {
+                "Runtime.HandlerNotFound"
             }
-        };
-        let count = |name: &'static str| -> Result<Option<usize>, ConfigError> {
-            get(name)
-                .map(|v| {
-                    v.trim()
-                        .parse::<usize>()
-                        .ok()
-                        .filter(|n| (1..=1024).contains(n))
-                        .ok_or(ConfigError::Invalid {
-                            name,
-                            value: v,
-                            expected: "a whole number from 1 to 1024",
-                        })
-                })
-                .transpose()
-        };
-        let concurrency = match count("LAMBDA_FPM_WORKERS")? {
-            Some(n) => n,
-            None => count("AWS_LAMBDA_MAX_CONCURRENCY")?.unwrap_or(1),
-        };
-
-        let log_format = match get("AWS_LAMBDA_LOG_FORMAT")
-            .as_deref()
-            .map(str::to_ascii_uppercase)
-            .as_deref()
-        {
-            None | Some("TEXT") => LogFormat::Text,
-            Some("JSON") => LogFormat::Json,
-            Some(_) => LogFormat::Text,
-        };
-        let log_level = match get("LAMBDA_FPM_LOG_LEVEL").or_else(|| get("AWS_LAMBDA_LOG_LEVEL")) {
-            None => tracing::Level::INFO,
-            Some(v) => parse_level(&v).ok_or(ConfigError::Invalid {
-                name: "LAMBDA_FPM_LOG_LEVEL",
-                value: v,
-                expected: "TRACE, DEBUG, INFO, WARN or ERROR",
-            })?,
-        };
-
-        let tmp = PathBuf::from(get("TMPDIR").unwrap_or_else(|| "/tmp".into()));
-        let runtime_dir = get("LAMBDA_FPM_RUNTIME_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| tmp.join(format!("lambda-fpm-{}", std::process::id())));
-        for dir in [
-            runtime_dir.clone(),
-            tmp.join("sessions"),
-            tmp.join("uploads"),
-            tmp.join("opcache"),
-        ] {
-            std::fs::create_dir_all(&dir).map_err(|e| ConfigError::Io {
-                path: dir.display().to_string(),
-                reason: e.to_string(),
-            })?;
+            Self::NoPhpFpm(_) => "Runtime.PhpFpmNotFound",
+            _ => "Runtime.InvalidConfiguration",
         }
-
-        let binary = find_php_fpm(&get, exe_dir)?;
-        let php_ini = config_file(
-            get("LAMBDA_FPM_PHP_INI"),
-            exe_dir,
-            "php-ini/php.ini",
-            &runtime_dir,
-            EMBEDDED_PHP_INI,
-        )?;
-        let fpm_config = config_file(
-            get("LAMBDA_FPM_FPM_CONFIG"),
-            exe_dir,
-            "fpm-config/php-fpm.conf",
-            &runtime_dir,
-            EMBEDDED_FPM_CONFIG,
-        )?;
-        let scan_dir = format!(
-            ":{}:{}",
-            exe_dir.join("php-ini/conf.d").display(),
-            task_root.join("php/conf.d").display()
-        );
-        let serve = matches!(mode, Mode::Serve { .. });
-        let fpm = FpmSettings {
-            binary,
-            fpm_config,
-            php_ini,
-            scan_dir,
-            socket: runtime_dir.join("php-fpm.sock"),
-            tmp,
-            workers: concurrency,
-            as_root: nix::unistd::geteuid().is_root(),
-            start_timeout: millis("LAMBDA_FPM_START_TIMEOUT_MS", 8000)?,
-            opcache_revalidate: serve,
-        };
-        Ok(Config {
-            mode,
-            runtime_api,
-            task_root,
-            handler,
-            document_root,
-            index_files,
-            deny,
-            static_cache_control: get("LAMBDA_FPM_STATIC_CACHE_CONTROL"),
-            fpm,
-            runtime_dir,
-            timeout_margin: millis("LAMBDA_FPM_TIMEOUT_MARGIN_MS", 1000)?,
-            default_timeout: millis("LAMBDA_FPM_TIMEOUT_MS", 30_000)?,
-            concurrency,
-            log_format,
-            log_level,
-        })
     }
 }
 
-fn parse_args(args: &[String]) -> Result<Mode, ConfigError> {
-    let Some(command) = args.first() else {
-        return Ok(Mode::Lambda);
+/// The command line and the environment (`env` is the process environment outside tests) → what to
+/// report with, and the validated configuration. Pure: reads nothing but `env`.
+pub fn parse(cli: &Cli, env: &dyn Fn(&str) -> Option<String>) -> Parsed {
+    let env = Env(env);
+    let log_format = log_format(&env);
+    let log_level = log_level(&env);
+    let mode = mode(cli, &env);
+    let reporting = Reporting {
+        log_format: *log_format.as_ref().unwrap_or(&LogFormat::Text),
+        log_level: *log_level.as_ref().unwrap_or(&Level::INFO),
+        timestamps: cli.command.is_some(),
+        endpoint: match &mode {
+            Ok(Mode::Lambda { endpoint }) => Some(endpoint.clone()),
+            _ => None,
+        },
     };
-    if command != "serve" {
-        return Err(ConfigError::Usage(format!("unknown command {command:?}")));
-    }
-    let (mut root, mut handler, mut listen) = (None, None, None);
-    let mut it = args[1..].iter();
-    while let Some(flag) = it.next() {
-        let value = it
-            .next()
-            .ok_or_else(|| ConfigError::Usage(format!("{flag} needs a value")))?;
-        match flag.as_str() {
-            "--root" => root = Some(PathBuf::from(value)),
-            "--handler" => handler = Some(value.clone()),
-            "--listen" => {
-                listen = Some(
-                    value
-                        .parse::<SocketAddr>()
-                        .map_err(|_| ConfigError::Invalid {
-                            name: "--listen",
-                            value: value.clone(),
-                            expected: "an address like 127.0.0.1:8080",
-                        })?,
-                )
-            }
-            other => return Err(ConfigError::Usage(format!("unknown option {other:?}"))),
-        }
-    }
-    Ok(Mode::Serve {
-        root: root.unwrap_or_else(|| PathBuf::from(".")),
-        handler: handler.unwrap_or_else(|| "public/index.php".into()),
-        listen: listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+    let config = log_format
+        .and(log_level)
+        .and(mode)
+        .and_then(|mode| settings(cli, &env, mode));
+    Parsed { reporting, config }
+}
+
+/// [`parse`] against the process environment. A value that is not UTF-8 is kept (lossily) rather than
+/// treated as unset, so it fails validation visibly instead of being ignored.
+pub fn from_process_env(cli: &Cli) -> Parsed {
+    parse(cli, &|name| {
+        std::env::var_os(name).map(|v| v.to_string_lossy().into_owned())
     })
 }
 
-fn absolute(path: &Path) -> PathBuf {
-    if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        std::env::current_dir()
-            .map(|d| d.join(path))
-            .unwrap_or_else(|_| path.to_path_buf())
+fn mode(cli: &Cli, env: &Env) -> Result<Mode, ConfigError> {
+    match &cli.command {
+        Some(Command::Serve(args)) => Ok(Mode::Serve {
+            listen: args.listen,
+        }),
+        None => {
+            let value = env
+                .get("AWS_LAMBDA_RUNTIME_API")
+                .ok_or(ConfigError::NoRuntimeApi)?;
+            let endpoint = Endpoint::parse(&value).map_err(|_| ConfigError::Invalid {
+                name: "AWS_LAMBDA_RUNTIME_API",
+                value,
+                expected: "host:port, or http://host:port/prefix",
+            })?;
+            Ok(Mode::Lambda { endpoint })
+        }
     }
 }
 
-/// The layer's php-fpm first, then the host's (Debian installs it as php-fpmX.Y in /usr/sbin).
-fn find_php_fpm(
-    get: &dyn Fn(&str) -> Option<String>,
-    exe_dir: &Path,
-) -> Result<PathBuf, ConfigError> {
-    if let Some(explicit) = get("LAMBDA_FPM_PHP_FPM") {
-        let path = PathBuf::from(&explicit);
-        return if path.is_file() {
-            Ok(path)
-        } else {
-            Err(ConfigError::NoPhpFpm(explicit))
-        };
+/// Everything after the mode; the first invalid value wins.
+fn settings(cli: &Cli, env: &Env, mode: Mode) -> Result<Config, ConfigError> {
+    let (task_root, handler) = match &cli.command {
+        Some(Command::Serve(args)) => (args.root.clone(), args.handler.clone()),
+        None => (
+            PathBuf::from(env.get("LAMBDA_TASK_ROOT").unwrap_or("/var/task".into())),
+            Some(PathBuf::from(
+                env.get("_HANDLER").ok_or(ConfigError::NoHandler)?,
+            )),
+        ),
+    };
+    Ok(Config {
+        mode,
+        task_root,
+        handler: handler.as_deref().map(relative),
+        document_root: env
+            .get("LAMBDA_FPM_DOCUMENT_ROOT")
+            .map(|d| relative(Path::new(&d))),
+        index_files: index_files(env)?,
+        deny: deny(env)?,
+        htaccess: env
+            .parse("LAMBDA_FPM_HTACCESS", "on or off", on_off)?
+            .unwrap_or(true),
+        static_cache_control: env.parse(
+            "LAMBDA_FPM_STATIC_CACHE_CONTROL",
+            "a header value such as `public, max-age=86400`",
+            header_value,
+        )?,
+        timeout_margin: env.millis("LAMBDA_FPM_TIMEOUT_MARGIN_MS", 1000, 0)?,
+        default_timeout: env.millis("LAMBDA_FPM_TIMEOUT_MS", 30_000, 1)?,
+        start_timeout: env.millis("LAMBDA_FPM_START_TIMEOUT_MS", 8000, 1)?,
+        concurrency: concurrency(env)?,
+        tmp: env
+            .parse("TMPDIR", "an absolute path", absolute)?
+            .unwrap_or_else(|| PathBuf::from("/tmp")),
+        runtime_dir: env.parse("LAMBDA_FPM_RUNTIME_DIR", "an absolute path", absolute)?,
+        php: PhpFiles {
+            php_fpm: env.get("LAMBDA_FPM_PHP_FPM").map(PathBuf::from),
+            php_ini: env.get("LAMBDA_FPM_PHP_INI").map(PathBuf::from),
+            fpm_config: env.get("LAMBDA_FPM_FPM_CONFIG").map(PathBuf::from),
+            search_path: env
+                .get("PATH")
+                .map(|p| std::env::split_paths(&p).collect())
+                .unwrap_or_default(),
+        },
+    })
+}
+
+/// Lambda sends `Text` or `JSON`; any case is accepted, anything else is a mistake worth stopping for.
+fn log_format(env: &Env) -> Result<LogFormat, ConfigError> {
+    let format = env.parse("AWS_LAMBDA_LOG_FORMAT", "Text or JSON", |v| {
+        match v.to_ascii_uppercase().as_str() {
+            "TEXT" => Some(LogFormat::Text),
+            "JSON" => Some(LogFormat::Json),
+            _ => None,
+        }
+    })?;
+    Ok(format.unwrap_or(LogFormat::Text))
+}
+
+/// `LAMBDA_FPM_LOG_LEVEL` overrides Lambda's `AWS_LAMBDA_LOG_LEVEL`; the error names the one used.
+fn log_level(env: &Env) -> Result<Level, ConfigError> {
+    const EXPECTED: &str = "TRACE, DEBUG, INFO, WARN or ERROR";
+    let ours = env.parse("LAMBDA_FPM_LOG_LEVEL", EXPECTED, parse_level)?;
+    let level = match ours {
+        Some(level) => Some(level),
+        None => env.parse("AWS_LAMBDA_LOG_LEVEL", EXPECTED, parse_level)?,
+    };
+    Ok(level.unwrap_or(Level::INFO))
+}
+
+/// `LAMBDA_FPM_WORKERS`, else Managed Instances' `AWS_LAMBDA_MAX_CONCURRENCY`, else 1.
+fn concurrency(env: &Env) -> Result<usize, ConfigError> {
+    const EXPECTED: &str = "a whole number from 1 to 1024";
+    let count = |v: &str| v.parse::<usize>().ok().filter(|n| (1..=1024).contains(n));
+    if let Some(n) = env.parse("LAMBDA_FPM_WORKERS", EXPECTED, count)? {
+        return Ok(n);
     }
-    let mut candidates = vec![exe_dir.join("bin/php-fpm")];
-    let mut dirs: Vec<PathBuf> = get("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    dirs.extend(["/usr/sbin", "/usr/local/sbin"].map(PathBuf::from));
-    for name in [
-        "php-fpm",
-        "php-fpm8.5",
-        "php-fpm8.4",
-        "php-fpm8.3",
-        "php-fpm8.2",
-        "php-fpm8.1",
-    ] {
-        candidates.extend(dirs.iter().map(|d| d.join(name)));
+    Ok(env
+        .parse("AWS_LAMBDA_MAX_CONCURRENCY", EXPECTED, count)?
+        .unwrap_or(1))
+}
+
+/// Index file names are joined to directories by the router: a `/` or `..` in one would look outside.
+fn index_files(env: &Env) -> Result<Vec<String>, ConfigError> {
+    let value = env
+        .get("LAMBDA_FPM_INDEX")
+        .unwrap_or("index.php,index.html".into());
+    let names = split_list(&value);
+    if names.is_empty() || names.iter().any(|n| n.contains('/') || n == "..") {
+        return Err(ConfigError::Invalid {
+            name: "LAMBDA_FPM_INDEX",
+            value,
+            expected: "comma-separated file names such as index.php,index.html",
+        });
     }
-    candidates
+    Ok(names)
+}
+
+/// An entry that normalizes to nothing (`/`, `.`) would be dropped silently: refuse it instead.
+fn deny(env: &Env) -> Result<Vec<String>, ConfigError> {
+    let Some(value) = env.get("LAMBDA_FPM_DENY") else {
+        return Ok(Vec::new());
+    };
+    split_list(&value)
         .iter()
-        .find(|c| c.is_file())
-        .cloned()
-        .ok_or_else(|| {
-            ConfigError::NoPhpFpm(format!(
-                "{}, php-fpm and php-fpm8.5 … 8.1 on PATH, /usr/sbin",
-                candidates[0].display()
-            ))
+        .map(|entry| crate::router::normalize_prefix(entry))
+        .collect::<Option<Vec<_>>>()
+        .ok_or(ConfigError::Invalid {
+            name: "LAMBDA_FPM_DENY",
+            value,
+            expected: "comma-separated URL path prefixes such as /data,/conf",
         })
 }
 
-/// An explicit file, else the layer's, else the embedded default written to the runtime dir.
-fn config_file(
-    explicit: Option<String>,
-    exe_dir: &Path,
-    rel: &str,
-    runtime_dir: &Path,
-    embedded: &str,
-) -> Result<PathBuf, ConfigError> {
-    if let Some(path) = explicit {
-        let path = PathBuf::from(path);
-        return if path.is_file() {
-            Ok(path)
-        } else {
-            Err(ConfigError::Invalid {
-                name: "LAMBDA_FPM_PHP_INI / LAMBDA_FPM_FPM_CONFIG",
-                value: path.display().to_string(),
-                expected: "an existing file",
+fn split_list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// `on` or `off`, any case: one documented spelling, and a typo is an error instead of a guess.
+fn on_off(value: &str) -> Option<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "on" => Some(true),
+        "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// Sent as-is in every static response: a control character would corrupt the response.
+fn header_value(value: &str) -> Option<String> {
+    http::HeaderValue::from_str(value)
+        .ok()
+        .map(|_| value.to_owned())
+}
+
+fn absolute(value: &str) -> Option<PathBuf> {
+    Some(PathBuf::from(value)).filter(|p| p.is_absolute())
+}
+
+/// `_HANDLER`, `--handler` and `LAMBDA_FPM_DOCUMENT_ROOT` are relative to the task root, even when
+/// written with a leading `/`.
+fn relative(path: &Path) -> PathBuf {
+    path.strip_prefix("/").unwrap_or(path).to_path_buf()
+}
+
+/// The environment through one lookup. Blank values count as unset, as Lambda's console leaves them.
+struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+impl Env<'_> {
+    fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    /// `None` when unset; an error naming the variable when `convert` rejects the trimmed value.
+    fn parse<T>(
+        &self,
+        name: &'static str,
+        expected: &'static str,
+        convert: impl Fn(&str) -> Option<T>,
+    ) -> Result<Option<T>, ConfigError> {
+        self.get(name)
+            .map(|value| {
+                convert(value.trim()).ok_or(ConfigError::Invalid {
+                    name,
+                    value,
+                    expected,
+                })
             })
+            .transpose()
+    }
+
+    fn millis(&self, name: &'static str, default: u64, min: u64) -> Result<Duration, ConfigError> {
+        let expected = if min == 0 {
+            "a whole number of milliseconds"
+        } else {
+            "a whole number of milliseconds, at least 1"
         };
+        let ms = self.parse(name, expected, |v| {
+            v.parse::<u64>().ok().filter(|ms| *ms >= min)
+        })?;
+        Ok(Duration::from_millis(ms.unwrap_or(default)))
     }
-    let shipped = exe_dir.join(rel);
-    if shipped.is_file() {
-        return Ok(shipped);
-    }
-    let name = Path::new(rel)
-        .file_name()
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(rel));
-    let path = runtime_dir.join(name);
-    std::fs::write(&path, embedded).map_err(|e| ConfigError::Io {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    })?;
-    Ok(path)
 }
 
 #[cfg(test)]

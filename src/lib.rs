@@ -15,10 +15,13 @@
 //!
 //!  serve: local HTTP ──▶ v2 event ──▶ the same App::handle_event ──▶ v2 JSON ──▶ HTTP
 //! ```
-//! `config` is the only reader of the environment; `main` owns the process lifecycle and exit codes.
+//! `cli` is the shape of argv (clap); `config` is the only reader of the environment (a pure parse into
+//! typed values, then `config::files` for the file system); `main` owns the process lifecycle and exit
+//! codes.
 
 pub mod app;
 pub mod cgi;
+pub mod cli;
 pub mod config;
 pub mod fastcgi;
 pub mod http;

@@ -1,87 +1,136 @@
 //! `bootstrap`: argv → Lambda mode or `serve`; configuration; logging; run; exit code.
+//! The exit policy lives here only: clap's for usage errors (2), [`init_failed`] for anything that stops
+//! the runtime before it serves (1), and each mode's own result after that.
 
-use std::path::{Path, PathBuf};
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
+use clap::Parser;
 use lambda_fpm::app::App;
-use lambda_fpm::config::{Config, ConfigError, Mode};
+use lambda_fpm::cli::Cli;
+use lambda_fpm::config::{self, files, Config, Mode, Parsed, Reporting, Setup};
 use lambda_fpm::fastcgi::params::Site;
 use lambda_fpm::fastcgi::Connection;
 use lambda_fpm::lambda::diagnostic::Diagnostic;
 use lambda_fpm::lambda::runtime;
 use lambda_fpm::lambda::runtime_api::{Endpoint, RuntimeApi};
-use lambda_fpm::logging::{self, LogFormat};
+use lambda_fpm::logging;
 use lambda_fpm::php_fpm::{Backend, Supervisor};
 use lambda_fpm::router::{script_name, Router, Script};
 use lambda_fpm::static_files::StaticConfig;
+use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
 fn main() -> ExitCode {
     let started = Instant::now();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let exe_dir = std::env::current_exe()
-        .ok()
-        .and_then(|p| std::fs::canonicalize(p).ok())
-        .and_then(|p| p.parent().map(Path::to_path_buf))
-        .unwrap_or_else(|| PathBuf::from("."));
+    // Usage errors exit 2, --help and --version exit 0, all inside clap before anything starts.
+    let cli = Cli::parse();
+    let parsed = config::from_process_env(&cli);
+    let r = &parsed.reporting;
+    logging::init(r.log_format, r.log_level, r.timestamps);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("lambda-fpm: cannot start the async runtime: {e}");
+            tracing::error!("init failed: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(run(args, exe_dir, started))
+    runtime.block_on(run(parsed, started))
 }
 
-async fn run(args: Vec<String>, exe_dir: PathBuf, started: Instant) -> ExitCode {
+async fn run(parsed: Parsed, started: Instant) -> ExitCode {
     // Registered before php-fpm exists: a SIGTERM during init is then held for the loop below instead
     // of killing the bootstrap outright and orphaning php-fpm.
     let signals = Signals::register();
-    let env = |name: &str| std::env::var(name).ok();
-    let config = match Config::load(&args, &env, &exe_dir) {
+    let Parsed { reporting, config } = parsed;
+    let config = match config {
         Ok(config) => config,
-        Err(e) => return config_failed(&args, e).await,
+        Err(e) => return init_failed(&reporting, e.error_type(), &e).await,
     };
-    let serve = matches!(config.mode, Mode::Serve { .. });
-    logging::init(config.log_format, config.log_level, serve);
-
-    // php-fpm first: its ~40 ms start-up overlaps with everything else init does.
-    let mut supervisor = Supervisor::new(config.fpm.clone());
-    let spawned = supervisor.spawn();
-    let ready = match spawned {
-        Ok(()) => supervisor.wait_ready().await,
-        Err(e) => Err(e),
+    let setup = match config::prepare(&config, &files::bootstrap_dir()) {
+        Ok(setup) => setup,
+        Err(e) => return init_failed(&reporting, e.error_type(), &e).await,
     };
-    let code = match &config.mode {
-        Mode::Lambda => lambda_mode(&config, supervisor, ready, started, signals).await,
-        Mode::Serve { listen, .. } => {
-            serve_mode(&config, supervisor, ready, *listen, signals).await
-        }
-    };
-    let _ = std::fs::remove_dir_all(&config.runtime_dir);
+    let code = start(&reporting, &config, &setup, started, signals).await;
+    let _ = std::fs::remove_dir_all(&setup.runtime_dir);
     code
 }
 
-fn build_app(config: &Config, backend: Backend) -> App {
+/// Where requests come from.
+enum Front<'a> {
+    Lambda(&'a Endpoint),
+    Serve(TcpListener),
+}
+
+/// Starts php-fpm, then the mode's loop; returns when the loop ends.
+async fn start(
+    reporting: &Reporting,
+    config: &Config,
+    setup: &Setup,
+    started: Instant,
+    signals: Signals,
+) -> ExitCode {
+    // Bound before php-fpm starts: a port in use is reported without starting anything.
+    let front = match &config.mode {
+        Mode::Lambda { endpoint } => Front::Lambda(endpoint),
+        Mode::Serve { listen } => match TcpListener::bind(listen).await {
+            Ok(listener) => Front::Serve(listener),
+            Err(e) => {
+                let error = format!("cannot listen on {listen}: {e}");
+                return init_failed(reporting, "Runtime.InvalidConfiguration", &error).await;
+            }
+        },
+    };
+    let mut supervisor = Supervisor::new(setup.fpm.clone());
+    let ready = match supervisor.spawn() {
+        Ok(()) => supervisor.wait_ready().await,
+        Err(e) => Err(e),
+    };
+    let first = match ready {
+        Ok(stream) => stream,
+        Err(e) => {
+            supervisor.stop().await;
+            return init_failed(reporting, "Runtime.PhpFpmStartFailed", &e).await;
+        }
+    };
+    let backend = Backend::new(supervisor, Some(Connection::from_stream(first)));
+    let app = Arc::new(build_app(config, setup, backend));
+    let code = match front {
+        Front::Lambda(endpoint) => {
+            tracing::info!(
+                "lambda-fpm ready in {} ms: php-fpm {}, handler {}, {} worker(s)",
+                started.elapsed().as_millis(),
+                setup.fpm.binary.display(),
+                setup.handler.display(),
+                config.concurrency
+            );
+            lambda_mode(&app, endpoint, config.concurrency, signals).await
+        }
+        Front::Serve(listener) => serve_mode(&app, setup, listener, signals).await,
+    };
+    app.backend.shutdown().await;
+    code
+}
+
+fn build_app(config: &Config, setup: &Setup, backend: Backend) -> App {
     let front_controller = Script {
-        filename: config.handler.clone(),
-        name: script_name(&config.document_root, &config.handler),
+        filename: setup.handler.clone(),
+        name: script_name(&setup.document_root, &setup.handler),
         path_info: None,
     };
     App {
         router: Router {
-            document_root: config.document_root.clone(),
+            document_root: setup.document_root.clone(),
             front_controller,
             index_files: config.index_files.clone(),
             deny: config.deny.clone(),
         },
-        site: Site::new(config.document_root.display().to_string()),
+        site: Site::new(setup.document_root.display().to_string()),
         static_config: StaticConfig {
             cache_control: config.static_cache_control.clone(),
         },
@@ -91,42 +140,13 @@ fn build_app(config: &Config, backend: Backend) -> App {
     }
 }
 
+/// `concurrency` invocation loops until one fails (exit 1) or Lambda sends SIGTERM (exit 0).
 async fn lambda_mode(
-    config: &Config,
-    supervisor: Supervisor,
-    ready: Result<tokio::net::UnixStream, lambda_fpm::php_fpm::FpmError>,
-    started: Instant,
+    app: &Arc<App>,
+    endpoint: &Endpoint,
+    concurrency: usize,
     signals: Signals,
 ) -> ExitCode {
-    let endpoint = match Endpoint::parse(config.runtime_api.as_deref().unwrap_or_default()) {
-        Ok(endpoint) => endpoint,
-        Err(e) => {
-            tracing::error!("{e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let mut api = RuntimeApi::new(endpoint.clone());
-    let first = match ready {
-        Ok(stream) => stream,
-        Err(e) => {
-            tracing::error!("init failed: {e}");
-            let _ = api
-                .init_error(&Diagnostic::new("Runtime.PhpFpmStartFailed", e.to_string()))
-                .await;
-            return ExitCode::FAILURE;
-        }
-    };
-    let app = Arc::new(build_app(
-        config,
-        Backend::new(supervisor, Some(Connection::from_stream(first))),
-    ));
-    tracing::info!(
-        "lambda-fpm ready in {} ms: php-fpm {}, handler {}, {} worker(s)",
-        started.elapsed().as_millis(),
-        config.fpm.binary.display(),
-        config.handler.display(),
-        config.concurrency
-    );
     let handler = |app: Arc<App>| {
         move |event: bytes::Bytes, info| {
             let app = app.clone();
@@ -134,14 +154,13 @@ async fn lambda_mode(
         }
     };
     let mut loops = tokio::task::JoinSet::new();
-    loops.spawn(runtime::run(handler(app.clone()), api));
-    for _ in 1..config.concurrency {
+    for _ in 0..concurrency.max(1) {
         loops.spawn(runtime::run(
             handler(app.clone()),
             RuntimeApi::new(endpoint.clone()),
         ));
     }
-    let code = tokio::select! {
+    tokio::select! {
         ended = loops.join_next() => {
             match ended {
                 Some(Ok(Err(e))) => tracing::error!("{e}"),
@@ -151,54 +170,51 @@ async fn lambda_mode(
             ExitCode::FAILURE
         }
         () = signals.terminated() => ExitCode::SUCCESS,
-    };
-    app.backend.shutdown().await;
-    code
+    }
 }
 
 async fn serve_mode(
-    config: &Config,
-    supervisor: Supervisor,
-    ready: Result<tokio::net::UnixStream, lambda_fpm::php_fpm::FpmError>,
-    listen: std::net::SocketAddr,
+    app: &Arc<App>,
+    setup: &Setup,
+    listener: TcpListener,
     signals: Signals,
 ) -> ExitCode {
-    let first = match ready {
-        Ok(stream) => stream,
-        Err(e) => {
-            tracing::error!("php-fpm did not start: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let listener = match tokio::net::TcpListener::bind(listen).await {
-        Ok(listener) => listener,
-        Err(e) => {
-            tracing::error!("cannot listen on {listen}: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let app = Arc::new(build_app(
-        config,
-        Backend::new(supervisor, Some(Connection::from_stream(first))),
-    ));
+    let address = listener
+        .local_addr()
+        .map(|a: SocketAddr| a.to_string())
+        .unwrap_or_default();
     tracing::info!(
-        "serving {} on http://{} (php-fpm {}); Ctrl-C stops",
-        config.handler.display(),
-        listener
-            .local_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_default(),
-        config.fpm.binary.display()
+        "serving {} on http://{address} (php-fpm {}); Ctrl-C stops",
+        setup.handler.display(),
+        setup.fpm.binary.display()
     );
-    let result = lambda_fpm::serve::run(app.clone(), listener, signals.terminated()).await;
-    app.backend.shutdown().await;
-    match result {
+    match lambda_fpm::serve::run(app.clone(), listener, signals.terminated()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("serve failed: {e}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Init failed: say so in the logs and, in Lambda mode, to `/init/error` so the console shows what to
+/// fix. Every failure before the first request ends here.
+async fn init_failed(
+    reporting: &Reporting,
+    error_type: &str,
+    error: &dyn std::fmt::Display,
+) -> ExitCode {
+    tracing::error!("init failed: {error}");
+    if let Some(endpoint) = &reporting.endpoint {
+        let mut api = RuntimeApi::new(endpoint.clone());
+        if let Err(e) = api
+            .init_error(&Diagnostic::new(error_type, error.to_string()))
+            .await
+        {
+            tracing::error!("reporting the init error failed: {e}");
+        }
+    }
+    ExitCode::FAILURE
 }
 
 /// SIGTERM (Lambda's shutdown, `kill`) and SIGINT (Ctrl-C).
@@ -237,42 +253,4 @@ impl Signals {
             () = int => {}
         }
     }
-}
-
-/// Configuration errors before logging is set up: say so on stderr and, in Lambda mode, to
-/// `/init/error` so the console shows what to fix.
-async fn config_failed(args: &[String], error: ConfigError) -> ExitCode {
-    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
-    logging::init(
-        if json {
-            LogFormat::Json
-        } else {
-            LogFormat::Text
-        },
-        tracing::Level::INFO,
-        !args.is_empty(),
-    );
-    tracing::error!("init failed: {error}");
-    if args.is_empty() {
-        if let Some(endpoint) = std::env::var("AWS_LAMBDA_RUNTIME_API")
-            .ok()
-            .and_then(|v| Endpoint::parse(&v).ok())
-        {
-            let error_type = match error {
-                ConfigError::NoHandler | ConfigError::HandlerMissing { .. } => {
-                    "Runtime.HandlerNotFound"
-                }
-                ConfigError::NoPhpFpm(_) => "Runtime.PhpFpmNotFound",
-                _ => "Runtime.InvalidConfiguration",
-            };
-            let mut api = RuntimeApi::new(endpoint);
-            if let Err(e) = api
-                .init_error(&Diagnostic::new(error_type, error.to_string()))
-                .await
-            {
-                tracing::error!("reporting the init error failed: {e}");
-            }
-        }
-    }
-    ExitCode::FAILURE
 }
