@@ -175,6 +175,76 @@ async fn short_sleep_within_the_deadline_is_fine() {
     assert_eq!(resp["body"], "slept 1");
 }
 
+/// A function with a 1 s timeout: the 504 margin shrinks to a tenth of the time left, so a fast
+/// script is served (a fixed 1 s margin left it no time at all), and a slow one still gets its 504
+/// before the deadline. The scaling is logged once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_second_function_timeout_still_serves() {
+    let lambda = Lambda::start().await;
+    for _ in 0..2 {
+        let inv = lambda
+            .invoke_detailed(
+                &Source::HttpV2.event("GET", "/", &[]),
+                Duration::from_secs(1),
+            )
+            .await;
+        let resp = lambda.expect_response(&inv.outcome);
+        assert_eq!(
+            resp["statusCode"],
+            200,
+            "{resp}; logs:\n{}",
+            lambda.bs.logs()
+        );
+    }
+    let inv = lambda
+        .invoke_detailed(
+            &Source::HttpV2.event("GET", "/sleep/3", &[]),
+            Duration::from_secs(1),
+        )
+        .await;
+    let resp = lambda.expect_response(&inv.outcome);
+    assert_eq!(resp["statusCode"], 504, "{resp}");
+    assert!(
+        inv.answered_at <= inv.deadline,
+        "answered {:?} after delivery",
+        inv.elapsed()
+    );
+    assert!(
+        inv.elapsed() >= Duration::from_millis(800),
+        "504 too early: {:?}",
+        inv.elapsed()
+    );
+    let logs = lambda.bs.logs();
+    assert_eq!(
+        logs.matches("too little for the 1s timeout margin").count(),
+        1,
+        "{logs}"
+    );
+}
+
+/// CGI output that API Gateway would refuse with an opaque 502 (a header name that is not a token, a
+/// status outside 100-599) is a clear 502 from the runtime, with a log line naming what was wrong.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_api_gateway_would_reject_is_a_named_502() {
+    let lambda = Lambda::start().await;
+    for (route, named) in [
+        ("/faults.php/bad-header-name", "\"Bad Name\""),
+        ("/faults.php/bad-status", "\"700 Odd\""),
+    ] {
+        for source in [Source::Rest, Source::HttpV2] {
+            let resp = lambda.respond(&source.event("GET", route, &[])).await;
+            assert_eq!(resp["statusCode"], 502, "{route} {source:?}: {resp}");
+        }
+        let logs = lambda.bs.logs();
+        assert!(
+            logs.lines()
+                .any(|l| l.contains("502 Bad Gateway") && l.contains(named)),
+            "{route}: the log names {named}; logs:\n{logs}"
+        );
+    }
+    next_works(&lambda, "rejected output").await;
+}
+
 // ----- events that are not HTTP requests ----------------------------------------------------------------
 
 fn expect_error(outcome: &Outcome, kind: &str, logs: &str) -> Value {

@@ -18,7 +18,7 @@ use lambda_fpm::lambda::runtime;
 use lambda_fpm::lambda::runtime_api::{Endpoint, RuntimeApi};
 use lambda_fpm::logging;
 use lambda_fpm::php_fpm::{Backend, Supervisor};
-use lambda_fpm::router::{script_name, Router, Script};
+use lambda_fpm::router::{htaccess, script_name, Router, Script};
 use lambda_fpm::static_files::StaticConfig;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, Signal, SignalKind};
@@ -87,7 +87,10 @@ async fn start(
         },
     };
     let mut supervisor = Supervisor::new(setup.fpm.clone());
-    let ready = match supervisor.spawn() {
+    let spawned = supervisor.spawn();
+    // While php-fpm starts (tens of ms): the router's look at the document root.
+    let router = build_router(config, setup);
+    let ready = match spawned {
         Ok(()) => supervisor.wait_ready().await,
         Err(e) => Err(e),
     };
@@ -99,7 +102,7 @@ async fn start(
         }
     };
     let backend = Backend::new(supervisor, Some(Connection::from_stream(first)));
-    let app = Arc::new(build_app(config, setup, backend));
+    let app = Arc::new(build_app(config, setup, router, backend));
     let code = match front {
         Front::Lambda(endpoint) => {
             tracing::info!(
@@ -117,19 +120,36 @@ async fn start(
     code
 }
 
-fn build_app(config: &Config, setup: &Setup, backend: Backend) -> App {
+/// The router, with the directories `.htaccess` files deny added to the deny list (read once: the
+/// task root is read-only on Lambda).
+fn build_router(config: &Config, setup: &Setup) -> Router {
     let front_controller = Script {
         filename: setup.handler.clone(),
         name: script_name(&setup.document_root, &setup.handler),
         path_info: None,
     };
+    let mut deny = config.deny.clone();
+    if config.htaccess {
+        let denied = htaccess::denied_dirs(&setup.document_root);
+        if !denied.is_empty() {
+            tracing::info!(
+                "never serving {} (denied by their .htaccess; LAMBDA_FPM_HTACCESS=off to ignore)",
+                denied.join(", ")
+            );
+        }
+        deny.extend(denied);
+    }
+    Router {
+        document_root: setup.document_root.clone(),
+        front_controller,
+        index_files: config.index_files.clone(),
+        deny,
+    }
+}
+
+fn build_app(config: &Config, setup: &Setup, router: Router, backend: Backend) -> App {
     App {
-        router: Router {
-            document_root: setup.document_root.clone(),
-            front_controller,
-            index_files: config.index_files.clone(),
-            deny: config.deny.clone(),
-        },
+        router,
         site: Site::new(setup.document_root.display().to_string()),
         static_config: StaticConfig {
             cache_control: config.static_cache_control.clone(),
