@@ -223,7 +223,7 @@ impl Router {
         self.checked(filename, |filename, real| {
             // A `.php` symlink to a file of another name would have php-fpm run (and print) whatever
             // that file holds: `.env`, a backup, a key.
-            if !real.extension().is_some_and(|e| e == "php") {
+            if real.extension().is_none_or(|e| e != "php") {
                 return Route::Denied("a .php symlink leads to a file that is not PHP");
             }
             Route::Script(Script {
