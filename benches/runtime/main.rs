@@ -8,13 +8,17 @@
 //! `--only TEXT` (just the workloads whose name contains TEXT, no cold start or memory phase: for
 //! profiling, e.g. `perf record -e cpu-clock -g -- target/release/deps/runtime-* --only text`).
 //!
-//! The release bootstrap runs in Lambda mode against a local Runtime API load driver ([`driver`]); the
-//! floor is the same FastCGI requests sent straight to php-fpm started the same way ([`floor`]). The
-//! benchmark re-executes itself under `taskset -c CPU` (the least busy CPU, or `--cpu N`), so the driver,
-//! the bootstrap and php-fpm share one CPU. Each figure is the median of 3 interleaved repetitions.
+//! The release bootstrap runs in Lambda mode against the suites' Runtime API emulator, a real HTTP server
+//! ([`lambda`]); the floor is the same FastCGI requests sent straight to php-fpm started the same way
+//! ([`floor`]). The benchmark re-executes itself under `taskset -c CPU` (the least busy CPU, or `--cpu N`),
+//! so the emulator, the bootstrap and php-fpm share one CPU. Each figure is the median of 3 interleaved repetitions.
 
-mod driver;
+#[path = "../../tests/support/mod.rs"]
+mod support;
+
+mod cold;
 mod floor;
+mod lambda;
 mod procs;
 mod report;
 mod workloads;
@@ -22,17 +26,14 @@ mod workloads;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use bytes::Bytes;
-
-use driver::{Driver, Job};
+use cold::{cold_start, framework_cold_start};
 use floor::{CrateClient, FcgiRequest, FloorClient, WireClient};
-use procs::{AppSpec, Bootstrap, PhpFpm};
+use lambda::Lambda;
+use procs::{AppSpec, PhpFpm};
 use report::{Batch, Cold, Memory, Report, Row};
 use workloads::Workload;
 
 const REPS: usize = 3;
-const OUTCOME_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub struct Options {
     pub quick: bool,
@@ -300,78 +301,6 @@ async fn run(options: Options) -> Result<()> {
     Ok(())
 }
 
-/// A bootstrap in Lambda mode behind its own driver.
-struct Lambda {
-    driver: Driver,
-    process: Bootstrap,
-}
-
-impl Lambda {
-    async fn start(app: &AppSpec, php_fpm: &std::path::Path) -> Result<Self> {
-        let driver = Driver::start().await.map_err(io("driver"))?;
-        let process = Bootstrap::start(app, &driver.addr.to_string(), php_fpm, &[])
-            .map_err(io("bootstrap"))?;
-        Ok(Self { driver, process })
-    }
-
-    /// `count` invocations of `w`, back to back (the runtime takes the next as soon as it asks).
-    async fn batch(&mut self, w: &Workload, count: usize, measure: bool) -> Result<Batch> {
-        let cpu_before = procs::cpu_time(self.process.pid());
-        let start = Instant::now();
-        for i in 0..count {
-            self.driver.push(Job {
-                event: w.event.clone(),
-                keep_body: i == 0,
-            });
-        }
-        let mut latencies = Vec::with_capacity(count);
-        let mut last = start;
-        for i in 0..count {
-            let Some(outcome) = self.driver.outcome(OUTCOME_TIMEOUT).await else {
-                return Err(format!(
-                    "{}: no response from the bootstrap (exited: {}); its log:\n{}",
-                    w.name,
-                    self.process.exited(),
-                    self.process.log()
-                ));
-            };
-            if !outcome.ok || i == 0 {
-                check_lambda_response(w, outcome.ok, outcome.body.as_ref())
-                    .map_err(|e| format!("{e}\nThe bootstrap's log:\n{}", self.process.log()))?;
-            }
-            latencies.push(outcome.latency);
-            last = outcome.received;
-        }
-        let cpu = procs::cpu_time(self.process.pid()).saturating_sub(cpu_before);
-        let mut batch = Batch::new(latencies, last - start, measure);
-        batch.cpu_us = Some(cpu.as_secs_f64() * 1e6 / count.max(1) as f64);
-        Ok(batch)
-    }
-}
-
-fn check_lambda_response(w: &Workload, ok: bool, body: Option<&Bytes>) -> Result<()> {
-    let text = body.map(|b| String::from_utf8_lossy(&b[..b.len().min(400)]).into_owned());
-    let fail = |why: &str| format!("{}: {why}: {}", w.name, text.clone().unwrap_or_default());
-    if !ok {
-        return Err(fail("the bootstrap did not answer 200"));
-    }
-    let body = body.ok_or_else(|| fail("no body kept"))?;
-    let json: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| fail(&format!("invalid response JSON ({e})")))?;
-    let payload = json["body"].as_str().unwrap_or_default();
-    let decoded = if json["isBase64Encoded"].as_bool() == Some(true) {
-        base64::engine::general_purpose::STANDARD
-            .decode(payload)
-            .map_err(|_| fail("invalid base64 body"))?
-    } else {
-        payload.as_bytes().to_vec()
-    };
-    if !w.check.ok(&decoded) {
-        return Err(fail("unexpected body"));
-    }
-    Ok(())
-}
-
 async fn floor_batch<C: FloorClient>(
     w: &Workload,
     request: &FcgiRequest,
@@ -397,90 +326,6 @@ async fn floor_batch<C: FloorClient>(
         }
     }
     Ok(Batch::new(latencies, start.elapsed(), true))
-}
-
-/// One cold start each: the bootstrap (spawn → first /next, spawn → first response) and php-fpm alone
-/// (spawn → socket ready, spawn → first response), each with an empty TMPDIR.
-async fn cold_start(
-    app: &AppSpec,
-    php_fpm: &std::path::Path,
-    hello: &Workload,
-    floor_first: bool,
-) -> Result<Cold> {
-    let mut cold = Cold::default();
-    for side in if floor_first { [1, 0] } else { [0, 1] } {
-        if side == 0 {
-            let mut driver = Driver::start().await.map_err(io("driver"))?;
-            driver.push(Job {
-                event: hello.event.clone(),
-                keep_body: true,
-            });
-            let mut process = Bootstrap::start(app, &driver.addr.to_string(), php_fpm, &[])
-                .map_err(io("bootstrap"))?;
-            let outcome = driver
-                .outcome(Duration::from_secs(20))
-                .await
-                .ok_or_else(|| format!("cold start: no first response; log:\n{}", process.log()))?;
-            check_lambda_response(hello, outcome.ok, outcome.body.as_ref())?;
-            let first_next = driver.first_next().ok_or("cold start: no /next seen")?;
-            cold.next = first_next - process.spawned;
-            cold.first_response = outcome.received - process.spawned;
-            if std::env::var_os("LAMBDA_FPM_BENCH_VERBOSE").is_some() {
-                print!("bootstrap log: {}", process.log());
-            }
-            let _ = process.tree();
-        } else {
-            let request = workloads::fcgi_request(&hello.event, app)?;
-            let spawned = Instant::now();
-            let mut fpm = PhpFpm::start(app, php_fpm).map_err(io("floor php-fpm"))?;
-            let mut client = WireClient::new(fpm.take_connection().map_err(io("floor connect"))?);
-            client
-                .execute(&request)
-                .await
-                .map_err(io("floor first request"))?;
-            cold.fpm_ready = fpm.startup;
-            cold.fpm_first_response = spawned.elapsed();
-        }
-    }
-    Ok(cold)
-}
-
-/// A fresh bootstrap on the framework app (empty TMPDIR, so an empty opcache and, for Symfony, no compiled
-/// container): spawn → first `/next`, then the first three invocations' latencies.
-async fn framework_cold_start(
-    app: &AppSpec,
-    php_fpm: &std::path::Path,
-    page: &Workload,
-) -> Result<report::FrameworkCold> {
-    let mut driver = Driver::start().await.map_err(io("driver"))?;
-    for i in 0..3 {
-        driver.push(Job {
-            event: page.event.clone(),
-            keep_body: i == 0,
-        });
-    }
-    let process =
-        Bootstrap::start(app, &driver.addr.to_string(), php_fpm, &[]).map_err(io("bootstrap"))?;
-    let mut latencies = Vec::new();
-    for _ in 0..3 {
-        let outcome = driver
-            .outcome(Duration::from_secs(30))
-            .await
-            .ok_or_else(|| format!("framework cold start: no response; log:\n{}", process.log()))?;
-        if latencies.is_empty() {
-            check_lambda_response(page, outcome.ok, outcome.body.as_ref())?;
-        }
-        latencies.push(outcome.latency);
-    }
-    let first_next = driver
-        .first_next()
-        .ok_or("framework cold start: no /next seen")?;
-    Ok(report::FrameworkCold {
-        next: first_next - process.spawned,
-        first: latencies[0],
-        second: latencies[1],
-        third: latencies[2],
-    })
 }
 
 async fn measure_memory(

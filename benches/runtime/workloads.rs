@@ -13,9 +13,9 @@ use lambda_fpm::lambda::InvocationInfo;
 use lambda_fpm::router::{script_name, Script};
 use serde_json::{json, Value};
 
-use crate::driver::{FUNCTION_ARN, TRACE_ID};
 use crate::floor::FcgiRequest;
 use crate::procs::AppSpec;
+use crate::support::FUNCTION_ARN;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Shape {
@@ -52,6 +52,9 @@ impl Check {
 }
 
 pub const MIB: usize = 1024 * 1024;
+
+/// A trace id of the shape the emulator hands out, for the floor's copy of the CGI params.
+const TRACE_ID: &str = "Root=1-5759e988-bd862e3fe1be46a900000000;Parent=53995c3f42cd8ad8;Sampled=1";
 
 pub fn all(framework_path: &str) -> Vec<Workload> {
     let upload: Vec<u8> = (0..MIB).map(|i| (i * 7 + i / 251) as u8).collect();

@@ -15,7 +15,6 @@
 //! on any failure. Pin it away from other work with `taskset -c 1 cargo bench --bench soak`.
 
 #[path = "../../tests/support/mod.rs"]
-#[allow(unused_imports)]
 mod support;
 
 use std::time::{Duration, Instant};
@@ -310,17 +309,8 @@ async fn main() {
     let elapsed = started.elapsed();
 
     // exactly one answer per event: the emulator refuses (400) any second answer for an id
-    let log = lambda.api.request_log();
-    let answers = log
-        .iter()
-        .filter(|l| l.contains("/response ->") || l.contains("/error ->"))
-        .count();
-    let refused = log
-        .iter()
-        .filter(|l| {
-            (l.contains("/response ->") || l.contains("/error ->")) && l.ends_with("-> 400")
-        })
-        .count();
+    let answers = lambda.api.answers_posted();
+    let refused = lambda.api.answers_refused();
     let logs = lambda.bs.logs();
     let panics = logs.matches("panicked").count();
     let restarts = logs.matches("php-fpm restarted in").count();

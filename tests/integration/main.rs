@@ -8,6 +8,7 @@ mod support;
 
 mod cargo_lambda;
 mod concurrency;
+mod emulator;
 mod events;
 mod failures;
 mod faults;

@@ -1,6 +1,7 @@
 //! Shared test support: the Runtime API emulator, the bootstrap process harness, event builders, an HTTP
 //! client, and `Lambda` (one emulator + one bootstrap serving the fixture app).
-#![allow(dead_code)]
+// Each suite (and the benches that include this module) uses a different part of it.
+#![allow(dead_code, unused_imports)]
 
 pub mod bootstrap;
 pub mod events;
@@ -70,7 +71,7 @@ impl Lambda {
     }
 
     pub async fn invoke_bytes(&self, event: impl Into<Vec<u8>>) -> Outcome {
-        self.api.invoke(event).await
+        self.api.invoke(event.into()).await
     }
 
     pub async fn invoke_detailed(&self, event: &Value, timeout: Duration) -> Invocation {
