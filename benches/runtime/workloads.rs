@@ -1,27 +1,21 @@
-//! The workloads: realistic API Gateway events (HTTP API v2 and REST v1, shaped like the AWS
-//! documentation's examples) and the FastCGI request lambda-fpm makes of each, for the floor.
+//! The workloads: realistic API Gateway events (HTTP API v2 and REST v1, built by the suites' event
+//! builder from the AWS documentation's examples) and the FastCGI request lambda-fpm makes of each, for the
+//! floor.
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use base64::Engine as _;
 use bytes::Bytes;
 use lambda_fpm::fastcgi::params::Site;
 use lambda_fpm::fastcgi::Params;
 use lambda_fpm::lambda::events;
 use lambda_fpm::lambda::InvocationInfo;
 use lambda_fpm::router::{script_name, Script};
-use serde_json::{json, Value};
 
 use crate::floor::FcgiRequest;
 use crate::procs::AppSpec;
+use crate::support::events::{Request, Source};
 use crate::support::FUNCTION_ARN;
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Shape {
-    V2,
-    RestV1,
-}
 
 pub struct Workload {
     pub name: &'static str,
@@ -62,14 +56,14 @@ pub fn all(framework_path: &str) -> Vec<Workload> {
         Workload {
             name: "hello world (HTTP API v2)",
             framework: false,
-            event: event(Shape::V2, "GET", "/hello", &[], None),
+            event: event(Source::HttpV2, Request::get("/hello")),
             check: Check::Exact("Hello, world!"),
             count: (10_000, 200),
         },
         Workload {
             name: "hello world (REST v1)",
             framework: false,
-            event: event(Shape::RestV1, "GET", "/hello", &[], None),
+            event: event(Source::Rest, Request::get("/hello")),
             check: Check::Exact("Hello, world!"),
             count: (10_000, 200),
         },
@@ -77,11 +71,8 @@ pub fn all(framework_path: &str) -> Vec<Workload> {
             name: "headers + 2 cookies",
             framework: false,
             event: event(
-                Shape::V2,
-                "GET",
-                "/cookies",
-                &["name=bench", "consent=yes"],
-                None,
+                Source::HttpV2,
+                Request::get("/cookies").cookies(&["name=bench", "consent=yes"]),
             ),
             check: Check::Exact("<p>Hello again, bench</p>"),
             count: (10_000, 200),
@@ -89,155 +80,50 @@ pub fn all(framework_path: &str) -> Vec<Workload> {
         Workload {
             name: "1 MiB text response",
             framework: false,
-            event: event(Shape::V2, "GET", "/text", &[], None),
+            event: event(Source::HttpV2, Request::get("/text")),
             check: Check::Len(MIB),
             count: (1_000, 50),
         },
         Workload {
             name: "1 MiB binary response",
             framework: false,
-            event: event(Shape::V2, "GET", "/binary", &[], None),
+            event: event(Source::HttpV2, Request::get("/binary")),
             check: Check::Len(MIB),
             count: (1_000, 50),
         },
         Workload {
             name: "1 MiB base64 POST body",
             framework: false,
-            event: event(Shape::V2, "POST", "/upload", &[], Some(&upload)),
+            event: event(
+                Source::HttpV2,
+                Request::post("/upload", "application/octet-stream", upload),
+            ),
             check: Check::Prefix("1048576 "),
             count: (1_000, 50),
         },
         Workload {
             name: "framework page",
             framework: true,
-            event: event(Shape::V2, "GET", framework_path, &[], None),
+            event: event(Source::HttpV2, Request::get(framework_path)),
             check: Check::Prefix("<!"),
             count: (1_000, 50),
         },
     ]
 }
 
+/// What a browser adds to the fixture events' headers (Host, X-Forwarded-*, the trace id come from them).
 const BROWSER_HEADERS: &[(&str, &str)] = &[
     ("accept", "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"),
     ("accept-encoding", "gzip, deflate, br"),
     ("accept-language", "en-US,en;q=0.9"),
-    ("host", "r3pmxmplak.execute-api.us-east-1.amazonaws.com"),
     ("sec-fetch-dest", "document"),
     ("sec-fetch-mode", "navigate"),
     ("user-agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"),
-    ("x-amzn-trace-id", "Root=1-5e6722a7-cc56xmpl46db7ae02d4da47e"),
-    ("x-forwarded-for", "205.255.255.176"),
-    ("x-forwarded-port", "443"),
-    ("x-forwarded-proto", "https"),
 ];
 
-pub fn event(
-    shape: Shape,
-    method: &str,
-    path: &str,
-    cookies: &[&str],
-    body: Option<&[u8]>,
-) -> Bytes {
-    let mut headers: Vec<(String, String)> = BROWSER_HEADERS
-        .iter()
-        .map(|(n, v)| (n.to_string(), v.to_string()))
-        .collect();
-    if let Some(body) = body {
-        headers.push(("content-type".into(), "application/octet-stream".into()));
-        headers.push(("content-length".into(), body.len().to_string()));
-    }
-    let encoded = body.map(|b| base64::engine::general_purpose::STANDARD.encode(b));
-    let value = match shape {
-        Shape::V2 => {
-            let map: serde_json::Map<String, Value> =
-                headers.iter().map(|(n, v)| (n.clone(), json!(v))).collect();
-            let mut v = json!({
-                "version": "2.0",
-                "routeKey": "$default",
-                "rawPath": path,
-                "rawQueryString": "",
-                "headers": map,
-                "requestContext": {
-                    "accountId": "123456789012",
-                    "apiId": "r3pmxmplak",
-                    "domainName": "r3pmxmplak.execute-api.us-east-1.amazonaws.com",
-                    "domainPrefix": "r3pmxmplak",
-                    "http": {
-                        "method": method,
-                        "path": path,
-                        "protocol": "HTTP/1.1",
-                        "sourceIp": "205.255.255.176",
-                        "userAgent": BROWSER_HEADERS[6].1
-                    },
-                    "requestId": "JKJaXmPLvHcESHA=",
-                    "routeKey": "$default",
-                    "stage": "$default",
-                    "time": "10/Mar/2020:05:16:23 +0000",
-                    "timeEpoch": 1583817383220u64
-                },
-                "body": encoded,
-                "isBase64Encoded": body.is_some()
-            });
-            if !cookies.is_empty() {
-                v["cookies"] = json!(cookies);
-            }
-            v
-        }
-        Shape::RestV1 => {
-            if !cookies.is_empty() {
-                headers.push(("Cookie".into(), cookies.join("; ")));
-            }
-            let single: serde_json::Map<String, Value> =
-                headers.iter().map(|(n, v)| (n.clone(), json!(v))).collect();
-            let multi: serde_json::Map<String, Value> = headers
-                .iter()
-                .map(|(n, v)| (n.clone(), json!([v])))
-                .collect();
-            json!({
-                "resource": "/{proxy+}",
-                "path": path,
-                "httpMethod": method,
-                "headers": single,
-                "multiValueHeaders": multi,
-                "queryStringParameters": null,
-                "multiValueQueryStringParameters": null,
-                "pathParameters": {"proxy": path.trim_start_matches('/')},
-                "stageVariables": null,
-                "requestContext": {
-                    "resourceId": "2gxmpl",
-                    "resourcePath": "/{proxy+}",
-                    "httpMethod": method,
-                    "extendedRequestId": "JJbxmplHYosFVYQ=",
-                    "requestTime": "10/Mar/2020:00:03:59 +0000",
-                    "path": format!("/Prod{path}"),
-                    "accountId": "123456789012",
-                    "protocol": "HTTP/1.1",
-                    "stage": "Prod",
-                    "domainPrefix": "70ixmpl4fl",
-                    "requestTimeEpoch": 1583798639428u64,
-                    "requestId": "77375676-xmpl-4b79-853a-f982474efe18",
-                    "identity": {
-                        "cognitoIdentityPoolId": null,
-                        "accountId": null,
-                        "cognitoIdentityId": null,
-                        "caller": null,
-                        "sourceIp": "205.255.255.176",
-                        "principalOrgId": null,
-                        "accessKey": null,
-                        "cognitoAuthenticationType": null,
-                        "cognitoAuthenticationProvider": null,
-                        "userArn": null,
-                        "userAgent": BROWSER_HEADERS[6].1,
-                        "user": null
-                    },
-                    "domainName": "70ixmpl4fl.execute-api.us-east-2.amazonaws.com",
-                    "apiId": "70ixmpl4fl"
-                },
-                "body": encoded,
-                "isBase64Encoded": body.is_some()
-            })
-        }
-    };
+/// The event `source` delivers for `req` sent by a browser (the suites' event builder).
+fn event(source: Source, req: Request) -> Bytes {
+    let value = source.request(&req.headers(BROWSER_HEADERS));
     Bytes::from(serde_json::to_vec(&value).unwrap_or_default())
 }
 
