@@ -1,6 +1,6 @@
-//! The real-app suite (issue 3): Laravel, Symfony, Slim, WordPress and DokuWiki, installed from Debian's
-//! packages by `tests/apps/install.sh` into read-only task roots, served by the real bootstrap run
-//! as an unprivileged user (nobody) with only its TMPDIR writable.
+//! The real-app suite: Laravel, Symfony, Slim, WordPress and DokuWiki, installed from Debian's packages by
+//! `tests/apps/install.sh` into read-only task roots, served by the real bootstrap run as an unprivileged
+//! user (nobody) with only its TMPDIR writable.
 //!
 //! For each app: home page, a static asset, a form POST with cookies (login), redirects and a 404 —
 //! through Lambda HTTP API v2 events and API Gateway REST v1 events via the local Runtime API, and through
@@ -12,586 +12,52 @@
 //! Without the installed apps every test fails and says to run install.sh.
 
 #[path = "../support/mod.rs"]
-#[allow(unused_imports)]
 mod support;
 
-mod harness;
+mod browser;
+mod catalog;
+mod checks;
+mod client;
+mod deploy;
+mod install;
+mod process;
+mod proxy;
 
 use std::path::Path;
-use std::time::Instant;
 
-use harness::{
-    decode_png, input_value, task_root, title_of, Deployed, Jar, MariaDb, Proxy, Req, Resp,
-};
-
-const ADMIN_PASSWORD: &str = "lambda-fpm-admin";
-
-struct Login {
-    /// The page with the form (GET).
-    form: &'static str,
-    /// Hidden CSRF field to copy from the form, if any.
-    token: Option<&'static str>,
-    /// Where the form posts.
-    action: &'static str,
-    fields: Vec<(&'static str, &'static str)>,
-    /// The 302's Location ends with this (before any query).
-    location_suffix: &'static str,
-    /// Fetched with the cookies after login…
-    after: &'static str,
-    /// …and must contain this.
-    after_marker: &'static str,
-    /// A post with a forged token must be refused with this status.
-    forged_status: Option<u16>,
-}
-
-struct App {
-    name: &'static str,
-    handler: &'static str,
-    env: Vec<(String, String)>,
-    home: &'static str,
-    title: &'static str,
-    /// (path, content type prefix, body marker)
-    assets: Vec<(&'static str, &'static str, &'static [u8])>,
-    login: Login,
-    /// (path, status, Location must end with)
-    redirects: Vec<(&'static str, u16, &'static str)>,
-    not_found: &'static str,
-    /// Stylesheet request the browser must make (substring of the request target).
-    stylesheet: &'static str,
-    /// The screenshot must have some colour (the app's own styling is colourful).
-    colourful: bool,
-}
-
-fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
-fn framework(
-    name: &'static str,
-    title: &'static str,
-    token: &'static str,
-    forged: u16,
-    extra_env: &[(&str, &str)],
-) -> App {
-    App {
-        name,
-        handler: "public/index.php",
-        env: env(extra_env),
-        home: "/",
-        title,
-        assets: vec![
-            ("/css/app.css", "text/css", b"lambda-fpm app suite"),
-            ("/logo.svg", "image/svg+xml", b"<svg"),
-        ],
-        login: Login {
-            form: "/login",
-            token: Some(token),
-            action: "/login",
-            fields: vec![("name", "Ada Lovelace")],
-            location_suffix: "/hello",
-            after: "/hello",
-            after_marker: "Welcome, Ada Lovelace!",
-            forged_status: Some(forged),
-        },
-        redirects: vec![("/old-home", 301, "/")],
-        not_found: "/no/such/page",
-        stylesheet: "/css/app.css",
-        colourful: true,
-    }
-}
-
-fn laravel() -> App {
-    // APP_KEY: "base64:" + 32 bytes, as `php artisan key:generate` makes.
-    framework(
-        "laravel",
-        "Laravel on lambda-fpm",
-        "_token",
-        419,
-        &[(
-            "APP_KEY",
-            "base64:bGFtYmRhLWZwbSBhcHAgc3VpdGUga2V5IDMyYnl0ZXM=",
-        )],
-    )
-}
-
-fn symfony() -> App {
-    framework(
-        "symfony",
-        "Symfony on lambda-fpm",
-        "_csrf_token",
-        403,
-        &[("APP_ENV", "prod"), ("APP_SECRET", "lambda-fpm-app-suite")],
-    )
-}
-
-fn slim() -> App {
-    framework("slim", "Slim on lambda-fpm", "_csrf", 403, &[])
-}
-
-fn wordpress(db_port: u16) -> App {
-    App {
-        name: "wordpress",
-        handler: "index.php",
-        env: vec![
-            ("WORDPRESS_DB_HOST".into(), format!("127.0.0.1:{db_port}")),
-            ("WORDPRESS_DB_NAME".into(), "wordpress".into()),
-            ("WORDPRESS_DB_USER".into(), "wordpress".into()),
-            ("WORDPRESS_DB_PASSWORD".into(), "lambda-fpm-wp".into()),
-            ("WORDPRESS_SALT".into(), "lambda-fpm-app-suite".into()),
-        ],
-        home: "/",
-        title: "WordPress on lambda-fpm",
-        assets: vec![
-            (
-                "/wp-includes/css/dashicons.min.css",
-                "text/css",
-                b"dashicons",
-            ),
-            (
-                "/wp-content/themes/twentytwentythree/screenshot.png",
-                "image/png",
-                b"\x89PNG",
-            ),
-        ],
-        login: Login {
-            form: "/wp-login.php",
-            token: None,
-            action: "/wp-login.php",
-            fields: vec![
-                ("log", "admin"),
-                ("pwd", ADMIN_PASSWORD),
-                ("wp-submit", "Log In"),
-                ("redirect_to", "/wp-admin/"),
-                ("testcookie", "1"),
-            ],
-            location_suffix: "/wp-admin/",
-            after: "/wp-admin/",
-            after_marker: "Dashboard",
-            forged_status: None,
-        },
-        redirects: vec![
-            // A directory without its slash: the bootstrap's 301, like nginx.
-            ("/wp-admin", 301, "/wp-admin/"),
-            // wp-admin/index.php run directly, not logged in: WordPress's own redirect.
-            ("/wp-admin/", 302, "/wp-login.php"),
-        ],
-        not_found: "/no-such-page/",
-        stylesheet: ".css",
-        colourful: false,
-    }
-}
-
-fn dokuwiki() -> App {
-    App {
-        name: "dokuwiki",
-        handler: "doku.php",
-        env: env(&[(
-            "LAMBDA_FPM_DENY",
-            "/data/,/conf/,/bin/,/inc/,/vendor/,/install.php",
-        )]),
-        home: "/doku.php/start",
-        title: "DokuWiki on lambda-fpm",
-        assets: vec![
-            ("/lib/tpl/dokuwiki/images/logo.png", "image/png", b"\x89PNG"),
-            ("/lib/scripts/behaviour.js", "", b"dw_behaviour"),
-        ],
-        login: Login {
-            form: "/doku.php/start?do=login",
-            token: Some("sectok"),
-            action: "/doku.php/start",
-            fields: vec![
-                ("id", "start"),
-                ("do", "login"),
-                ("u", "admin"),
-                ("p", ADMIN_PASSWORD),
-            ],
-            location_suffix: "/doku.php/start",
-            after: "/doku.php/start",
-            after_marker: "Wiki Admin",
-            forged_status: None,
-        },
-        redirects: vec![("/", 302, "/doku.php/start")],
-        not_found: "/doku.php/no_such_page",
-        stylesheet: "/lib/exe/css.php",
-        colourful: true,
-    }
-}
-
-fn fail(d: &Deployed, what: &str, resp: &Resp) -> ! {
-    panic!(
-        "[{}] {what}\n{}\n----- bootstrap logs -----\n{}",
-        d.label(),
-        resp.describe(),
-        d.proc.logs()
-    )
-}
-
-fn location_path(loc: &str) -> &str {
-    let no_query = loc.split('?').next().unwrap_or(loc);
-    match no_query.find("://") {
-        Some(i) => match no_query[i + 3..].find('/') {
-            Some(j) => &no_query[i + 3 + j..],
-            None => "/",
-        },
-        None => no_query,
-    }
-}
-
-/// GET, following redirects within the app (at most 5).
-async fn get_following(d: &Deployed, target: &str, jar: &mut Jar) -> Resp {
-    let mut target = target.to_string();
-    for _ in 0..5 {
-        let resp = d.send(&Req::get(&target).with_jar(jar)).await;
-        jar.update(&resp);
-        if !(300..400).contains(&resp.status) {
-            return resp;
-        }
-        let loc = resp
-            .header("location")
-            .unwrap_or_else(|| fail(d, "redirect without Location", &resp));
-        let path = location_path(loc);
-        let query = loc
-            .split_once('?')
-            .map(|(_, q)| format!("?{q}"))
-            .unwrap_or_default();
-        target = format!("{path}{query}");
-    }
-    panic!("[{}] too many redirects from {target}", d.label());
-}
-
-/// Home page, assets, login, redirects and 404 through one transport.
-async fn http_checks(app: &App, d: &Deployed) {
-    let t = Instant::now();
-    let mut jar = Jar::default();
-
-    // Home page.
-    let home = get_following(d, app.home, &mut jar).await;
-    if home.status != 200
-        || title_of(&home.text())
-            .as_deref()
-            .is_none_or(|t| !t.contains(app.title))
-    {
-        fail(
-            d,
-            &format!(
-                "home page {}: expected 200 with title {:?}",
-                app.home, app.title
-            ),
-            &home,
-        );
-    }
-    if !home
-        .header("content-type")
-        .unwrap_or("")
-        .starts_with("text/html")
-    {
-        fail(d, "home page is not text/html", &home);
-    }
-
-    // Static assets, served by the bootstrap.
-    for (path, ctype, marker) in &app.assets {
-        let r = d.send(&Req::get(path)).await;
-        let ok = r.status == 200
-            && r.header("content-type").unwrap_or("").starts_with(ctype)
-            && r.body
-                .windows(marker.len().max(1))
-                .any(|w| marker.is_empty() || w == *marker);
-        if !ok {
-            fail(
-                d,
-                &format!(
-                    "static asset {path}: expected 200, {ctype}, containing {:?}",
-                    String::from_utf8_lossy(marker)
-                ),
-                &r,
-            );
-        }
-        let docroot =
-            task_root(app.name).join(Path::new(app.handler).parent().unwrap_or(Path::new("")));
-        let on_disk = std::fs::metadata(docroot.join(path.trim_start_matches('/')))
-            .map(|m| m.len() as usize)
-            .ok();
-        if on_disk != Some(r.body.len()) {
-            fail(
-                d,
-                &format!(
-                    "static asset {path}: body length {} differs from the file's {on_disk:?}",
-                    r.body.len()
-                ),
-                &r,
-            );
-        }
-    }
-
-    // Login: form (cookies + CSRF token), POST, redirect with cookies, the page behind it.
-    let l = &app.login;
-    let mut jar = Jar::default();
-    if l.form.starts_with("/wp-login.php") {
-        // WordPress checks that cookies work: the browser has its test cookie from the form page.
-        jar.update(&Resp {
-            status: 200,
-            headers: vec![],
-            set_cookies: vec!["wordpress_test_cookie=WP%20Cookie%20check".into()],
-            body: vec![],
-        });
-    }
-    let form = d.send(&Req::get(l.form).with_jar(&jar)).await;
-    jar.update(&form);
-    if form.status != 200 || !form.text().contains("<form") {
-        fail(d, &format!("login form {}", l.form), &form);
-    }
-    let mut fields: Vec<(&str, String)> =
-        l.fields.iter().map(|(k, v)| (*k, v.to_string())).collect();
-    if let Some(tok) = l.token {
-        let value = input_value(&form.text(), tok)
-            .unwrap_or_else(|| fail(d, &format!("no hidden {tok} in the form"), &form));
-        if let Some(forged) = l.forged_status {
-            let mut bad: Vec<(&str, &str)> = l.fields.clone();
-            bad.push((tok, "forged-token"));
-            let r = d.send(&Req::form(l.action, &bad).with_jar(&jar)).await;
-            if r.status != forged {
-                fail(
-                    d,
-                    &format!("a forged CSRF token must be refused with {forged}"),
-                    &r,
-                );
-            }
-            jar.update(&r);
-        }
-        fields.push((tok, value));
-    }
-    if fields
-        .iter()
-        .any(|(k, v)| *k == "redirect_to" && v.starts_with('/'))
-    {
-        for f in fields.iter_mut().filter(|(k, _)| *k == "redirect_to") {
-            f.1 = format!("{}{}", d.origin(), f.1);
-        }
-    }
-    let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let before = jar.names();
-    let posted = d.send(&Req::form(l.action, &borrowed).with_jar(&jar)).await;
-    if !(posted.status == 302 || posted.status == 303) || posted.set_cookies.is_empty() {
-        fail(
-            d,
-            &format!(
-                "login POST {}: expected a 302/303 setting cookies (sent cookies {before:?})",
-                l.action
-            ),
-            &posted,
-        );
-    }
-    let loc = posted.header("location").unwrap_or("");
-    if !location_path(loc).ends_with(l.location_suffix) {
-        fail(
-            d,
-            &format!(
-                "login POST: Location {loc:?} should end with {}",
-                l.location_suffix
-            ),
-            &posted,
-        );
-    }
-    jar.update(&posted);
-    let after = d.send(&Req::get(l.after).with_jar(&jar)).await;
-    if after.status != 200 || !after.text().contains(l.after_marker) {
-        fail(
-            d,
-            &format!(
-                "after login, {} with cookies {:?} should show {:?}",
-                l.after,
-                jar.names(),
-                l.after_marker
-            ),
-            &after,
-        );
-    }
-
-    // Redirects.
-    for (path, status, suffix) in &app.redirects {
-        let r = d.send(&Req::get(path)).await;
-        let loc = r.header("location").unwrap_or("");
-        if r.status != *status || !location_path(loc).ends_with(suffix) {
-            fail(d, &format!("{path}: expected {status} to …{suffix}"), &r);
-        }
-    }
-
-    // 404 from the app itself (an HTML page, not an empty answer).
-    let r = d.send(&Req::get(app.not_found)).await;
-    if r.status != 404 || !r.text().to_ascii_lowercase().contains("<html") {
-        fail(
-            d,
-            &format!("{}: expected the app's 404 page", app.not_found),
-            &r,
-        );
-    }
-    eprintln!(
-        "{}: {} checks passed in {:?}",
-        app.name,
-        d.label(),
-        t.elapsed()
-    );
-}
-
-/// Home page in headless Chromium through `serve`: title in the DOM, the stylesheet fetched, a screenshot
-/// that is a rendered page.
-async fn browser_checks(app: &App, d: &Deployed) {
-    let t = Instant::now();
-    let harness::Transport::Serve { port } = d.transport else {
-        unreachable!("browser checks need serve")
-    };
-    let proxy = Proxy::start(port).await;
-    let url = format!("http://127.0.0.1:{}{}", proxy.port, app.home);
-
-    let dom = harness::chromium(
-        &["--dump-dom".into(), "--virtual-time-budget=3000".into()],
-        &url,
-    )
-    .await;
-    let dom = String::from_utf8_lossy(&dom).into_owned();
-    let title = title_of(&dom);
-    assert!(
-        title.as_deref().is_some_and(|t| t.contains(app.title)),
-        "{}: Chromium's DOM has title {title:?}, expected {:?}\nDOM: {}\nlogs:\n{}",
-        app.name,
-        app.title,
-        &dom[..dom.len().min(3000)],
-        d.proc.logs()
-    );
-    let lines = proxy.request_lines();
-    assert!(
-        lines.iter().any(|l| l.contains(app.stylesheet)),
-        "{}: the browser never requested a stylesheet matching {:?}; it requested {lines:#?}",
-        app.name,
-        app.stylesheet
-    );
-
-    let shot = harness::artifacts_dir().join(format!("{}.png", app.name));
-    let _ = std::fs::remove_file(&shot);
-    harness::chromium(
-        &[
-            format!("--screenshot={}", shot.display()),
-            "--virtual-time-budget=3000".into(),
-        ],
-        &url,
-    )
-    .await;
-    let png = std::fs::read(&shot)
-        .unwrap_or_else(|e| panic!("{}: no screenshot at {}: {e}", app.name, shot.display()));
-    let img = decode_png(&png);
-    let (colours, dominant, chroma) = (
-        img.distinct_colours(),
-        img.dominant_share(),
-        img.chromatic_share(),
-    );
-    eprintln!(
-        "{}: screenshot {} ({}x{}, {} bytes): {colours} colours, dominant {:.1}%, coloured {:.2}%",
-        app.name,
-        shot.display(),
-        img.width,
-        img.height,
-        png.len(),
-        dominant * 100.0,
-        chroma * 100.0
-    );
-    assert!(
-        img.width == 1280 && img.height == 900,
-        "{}: screenshot is {}x{}",
-        app.name,
-        img.width,
-        img.height
-    );
-    assert!(
-        colours >= 64 && dominant < 0.99,
-        "{}: the screenshot looks blank ({colours} colours, dominant colour {:.1}%)",
-        app.name,
-        dominant * 100.0
-    );
-    if app.colourful {
-        assert!(
-            chroma > 0.002,
-            "{}: the screenshot has no colour ({:.3}%): the stylesheet did not apply?",
-            app.name,
-            chroma * 100.0
-        );
-    }
-    eprintln!("{}: browser checks passed in {:?}", app.name, t.elapsed());
-}
+use catalog::App;
+use deploy::Deployed;
+use install::task_root;
+use process::MariaDb;
+use support::events::Source;
 
 async fn run_app(app: App) {
     let root = task_root(app.name);
-    for v1 in [false, true] {
-        let d = Deployed::lambda(app.name, &root, app.handler, &app.env, v1).await;
-        http_checks(&app, &d).await;
-        app_specific(&app, &d).await;
+    for source in [Source::HttpV2, Source::Rest] {
+        let d = Deployed::lambda(app.name, &root, app.handler, &app.env, source).await;
+        checks::http_checks(&app, &d).await;
+        checks::app_specific(&app, &d).await;
     }
     let mut serve_env = app.env.clone();
     serve_env.push(("AWS_LAMBDA_FUNCTION_NAME".into(), app.name.into()));
     let d = Deployed::serve(app.name, &root, app.handler, &serve_env).await;
-    http_checks(&app, &d).await;
-    browser_checks(&app, &d).await;
-}
-
-/// Checks only some apps need.
-async fn app_specific(app: &App, d: &Deployed) {
-    match app.name {
-        "dokuwiki" => {
-            // LAMBDA_FPM_DENY: the wiki's data and configuration are never served or run.
-            for (path, secret) in [
-                ("/data/pages/start.txt", "DokuWiki on lambda-fpm ======"),
-                ("/conf/users.auth.php", "$2y$"),
-                ("/conf/local.protected.php", "savedir"),
-                ("/conf/acl.auth.php", "@ALL"),
-                ("/inc/preload.php", "DOKU_CONF"),
-                ("/data/", ""),
-                ("/bin/", ""),
-            ] {
-                let r = d.send(&Req::get(path)).await;
-                if !(r.status == 403 || r.status == 404)
-                    || (!secret.is_empty() && r.text().contains(secret))
-                {
-                    fail(
-                        d,
-                        &format!(
-                            "{path} is in LAMBDA_FPM_DENY: expected 403/404 and nothing of it"
-                        ),
-                        &r,
-                    );
-                }
-            }
-            // PATH_INFO routing: /doku.php/wiki:syntax is the page wiki:syntax.
-            let r = d.send(&Req::get("/doku.php/wiki:syntax")).await;
-            if r.status != 200 || !r.text().contains("Formatting Syntax") {
-                fail(d, "/doku.php/wiki:syntax (PATH_INFO)", &r);
-            }
-        }
-        "wordpress" => {
-            // A pretty permalink through the front controller.
-            let r = d.send(&Req::get("/hello-world/")).await;
-            if r.status != 200 || !r.text().contains("Hello world!") {
-                fail(d, "/hello-world/ (pretty permalink)", &r);
-            }
-        }
-        _ => {}
-    }
+    checks::http_checks(&app, &d).await;
+    checks::browser_checks(&app, &d).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn laravel_app() {
-    run_app(laravel()).await;
+    run_app(catalog::laravel()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn symfony_app() {
-    run_app(symfony()).await;
+    run_app(catalog::symfony()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slim_app() {
-    run_app(slim()).await;
+    run_app(catalog::slim()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -599,11 +65,11 @@ async fn wordpress_app() {
     let root = task_root("wordpress");
     let seed = root.parent().unwrap_or(Path::new("/")).join("wordpress-db");
     let db = MariaDb::start(&seed).await;
-    run_app(wordpress(db.port)).await;
+    run_app(catalog::wordpress(db.port)).await;
     drop(db);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dokuwiki_app() {
-    run_app(dokuwiki()).await;
+    run_app(catalog::dokuwiki()).await;
 }
