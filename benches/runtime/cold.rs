@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::floor::{FloorClient, WireClient};
 use crate::lambda::{check_response, Lambda, EVENT_DEADLINE};
 use crate::procs::{AppSpec, Bootstrap, PhpFpm};
-use crate::report::{Cold, FrameworkCold};
+use crate::stats::{Cold, FrameworkCold};
 use crate::support::RuntimeApi;
 use crate::workloads::{self, Workload};
 use crate::{io, Result};

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::procs::{self, AppSpec, Bootstrap};
-use crate::report::Batch;
+use crate::stats::Batch;
 use crate::support::{body_bytes, Invocation, Outcome, RuntimeApi};
 use crate::workloads::Workload;
 use crate::{io, Result};

@@ -21,6 +21,7 @@ mod floor;
 mod lambda;
 mod procs;
 mod report;
+mod stats;
 mod workloads;
 
 use std::process::ExitCode;
@@ -30,7 +31,8 @@ use cold::{cold_start, framework_cold_start};
 use floor::{CrateClient, FcgiRequest, FloorClient, WireClient};
 use lambda::Lambda;
 use procs::{AppSpec, PhpFpm};
-use report::{Batch, Cold, Memory, Report, Row};
+use report::Report;
+use stats::{Batch, Cold, FrameworkCold, Memory, Row};
 use workloads::Workload;
 
 const REPS: usize = 3;
@@ -195,7 +197,7 @@ async fn run(options: Options) -> Result<()> {
             framework_colds.push(framework_cold_start(&framework_app, &php_fpm, page).await?);
         }
     }
-    let framework_cold = report::FrameworkCold::median(&framework_colds);
+    let framework_cold = FrameworkCold::median(&framework_colds);
     println!("framework cold start: {framework_cold:?}");
 
     // ---- latency: lambda-fpm and both floors, interleaved -----------------------------------------
