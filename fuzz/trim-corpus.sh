@@ -3,14 +3,14 @@
 # (fuzz/corpus/<target>) at a commit-friendly size: libFuzzer's -merge=1 keeps the inputs that
 # add coverage, then the smallest of them (none over MAX_BYTES, default 16 KB) until the committed corpus
 # holds MAX (default 150) files.
-# Run after fuzz/run.sh, which builds the targets.
+# Run after fuzz/run.sh, which builds the targets (a target that is not built fails the run).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 MAX="${MAX:-150}"
 MAX_BYTES="${MAX_BYTES:-16384}"
 BIN="$ROOT/target/fuzz/x86_64-unknown-linux-gnu/release"
 for t in ${TARGETS:-events cgi fastcgi_records router}; do
-  [ -x "$BIN/$t" ] || { echo "skip $t: not built"; continue; }
+  [ -x "$BIN/$t" ] || { echo "fuzz/trim-corpus.sh: $t is not built: run fuzz/run.sh first" >&2; exit 1; }
   seeds="$ROOT/fuzz/corpus/$t"
   work="$ROOT/target/fuzz-corpus/$t"
   merged="$(mktemp -d)"

@@ -2,6 +2,7 @@
 # The whole test suite, as CI runs it: installs what it needs (Debian packages, pip tools), then runs
 # lint, unit tests, the integration suite against real php-fpm, the real-app suite, the layer build with
 # its sandbox test and template validation, and the benchmark's and the soak's smoke runs.
+# Every step always runs: a missing piece (an uninstallable package, a missing script) fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
@@ -11,9 +12,6 @@ step "dependencies"
 tests/install-deps.sh
 
 step "format and lint"
-for component in rustfmt clippy; do
-  rustup component list --installed 2>/dev/null | grep -q "^$component" || rustup component add "$component"
-done
 cargo fmt --check
 cargo clippy --all-targets -- -D warnings
 
@@ -23,25 +21,17 @@ cargo test --lib
 step "integration tests (real php-fpm, local Runtime API, cargo-lambda)"
 cargo test --test integration
 
-if [ -x tests/apps/install.sh ]; then
-  step "real apps (Laravel, Symfony, Slim, WordPress, DokuWiki)"
-  tests/apps/install.sh
-  cargo test --test apps
-fi
+step "real apps (Laravel, Symfony, Slim, WordPress, DokuWiki)"
+tests/apps/install.sh
+cargo test --test apps
 
-if [ -x layer-build/ci.sh ]; then
-  step "layer build, sandbox test, SAM templates"
-  layer-build/ci.sh
-fi
+step "layer build, sandbox test, SAM templates"
+layer-build/ci.sh
 
-if grep -q 'name = "runtime"' Cargo.toml; then
-  step "benchmark smoke run"
-  cargo bench --bench runtime -- --quick
-fi
+step "benchmark smoke run"
+cargo bench --bench runtime -- --quick
 
-if grep -q 'name = "soak"' Cargo.toml; then
-  step "soak smoke run (2,000 invocations, every fault kind)"
-  cargo bench --bench soak -- --quick
-fi
+step "soak smoke run (2,000 invocations, every fault kind)"
+cargo bench --bench soak -- --quick
 
 step "all passed in $(( $(date +%s) - started ))s"
