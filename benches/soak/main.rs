@@ -1,4 +1,4 @@
-//! The soak (issue 6): 100,000 invocations of mixed workloads through the local Runtime API emulator, a
+//! The soak (docs/reliability.md): 100,000 invocations of mixed workloads through the local Runtime API emulator, a
 //! fault injected every 1,000th, against the real (release) bootstrap and php-fpm.
 //!
 //! ```text

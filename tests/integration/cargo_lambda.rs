@@ -1,6 +1,8 @@
-//! End to end through a third-party Lambda emulator: cargo-lambda's (FACTS §5).
-//! `cargo lambda watch --only-lambda-apis` runs a Runtime API at http://127.0.0.1:PORT/.rt and turns plain
-//! HTTP requests to /lambda-url/_/PATH into function URL (v2) events.
+//! End to end through a third-party Lambda emulator, cargo-lambda's (<https://www.cargo-lambda.info>,
+//! `pip install cargo-lambda`): `cargo lambda watch --only-lambda-apis` runs a Runtime API at
+//! http://127.0.0.1:PORT/.rt and turns plain HTTP requests to /lambda-url/_/PATH into function URL (v2)
+//! events. Its quirks: a constant `Lambda-Runtime-Deadline-Ms` of 600000, `rawQueryString: null` for an
+//! empty query, a stray top-level `httpMethod`, and a 500 when a v2 response lacks `cookies`.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

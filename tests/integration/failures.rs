@@ -1,4 +1,5 @@
-//! Failures: a correct HTTP answer, a clear log line, and the next invocation works (issue 2, "Failures").
+//! Failures: a correct HTTP answer, a clear log line, and the next invocation works (the failure table of
+//! docs/design.md).
 
 use std::time::{Duration, Instant};
 

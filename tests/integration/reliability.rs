@@ -21,7 +21,8 @@ async fn starts_and_polls_next_quickly() {
     works(&lambda, "start").await;
 }
 
-/// FACTS §1: a 500 from GET /next means "exit now".
+/// A 500 from GET /next means "exit now" (the Runtime API reference:
+/// <https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html>).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn next_answering_500_makes_the_runtime_exit() {
     let mut lambda = Lambda::start().await;
@@ -126,7 +127,8 @@ async fn two_bootstraps_side_by_side() {
     );
 }
 
-/// On Lambda the runtime is not root (FACTS §1, §4): run the bootstrap as `nobody`.
+/// On Lambda the runtime runs as a non-root user, so php-fpm ignores its `user` setting: run the bootstrap
+/// as `nobody`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn runs_as_a_non_root_user() {
     use crate::support::{app_root, Bootstrap, RuntimeApi, HANDLER};
@@ -179,8 +181,7 @@ async fn runs_as_a_non_root_user() {
     works(&lambda, "a timeout as nobody").await;
 }
 
-/// The timeout margin is configurable (issue 2: "configurable, default 1 s"); the variable name is the
-/// bootstrap's, LAMBDA_FPM_TIMEOUT_MARGIN_MS.
+/// The timeout margin is configurable (LAMBDA_FPM_TIMEOUT_MARGIN_MS, default 1 s: docs/configuration.md).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timeout_margin_is_configurable() {
     let lambda = Lambda::start_env(&[("LAMBDA_FPM_TIMEOUT_MARGIN_MS", "2500")]).await;

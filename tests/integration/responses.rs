@@ -1,5 +1,7 @@
-//! Response mapping: the exact JSON the bootstrap posts to /response for each event source
-//! (issue 2, "Response mapping").
+//! Response mapping: the exact JSON the bootstrap posts to /response for each event source. REST v1:
+//! `multiValueHeaders`, never `cookies` (API Gateway answers 502 to an unknown key); v2 and function URLs:
+//! `headers` with repeated values joined and every Set-Cookie in `cookies`; ALB: `statusDescription`, and
+//! `multiValueHeaders` exactly when the request had them.
 
 use serde_json::{json, Value};
 

@@ -1,4 +1,4 @@
-//! Routing and static files in Lambda mode (issue 3): files answered by the runtime itself, directory
+//! Routing and static files in Lambda mode (README.md, "Drop-in routing"): files answered by the runtime itself, directory
 //! indexes and redirects, the deny list and `/.well-known/`, validators, gzip and binary bodies.
 
 use std::path::Path;

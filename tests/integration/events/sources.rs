@@ -154,7 +154,7 @@ async fn query_v2_empty_gives_bare_request_uri() {
     assert_eq!(dump["get"], json!({}));
 }
 
-/// cargo-lambda sends `rawQueryString: null` (FACTS §5); it means "no query".
+/// cargo-lambda's emulator sends `rawQueryString: null` for a request without a query; it means "no query".
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn query_v2_null_raw_query_string_is_empty() {
     let lambda = Lambda::start().await;
