@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# CI for the layer (issue 4), called from .ci/run on a fresh Debian 12 machine as root:
+# CI for the layer (docs/layer.md), called by tests/run-all.sh (CI's test script) on a fresh Debian 12
+# machine as root:
 #   1. installs what the layer build, its sandbox test and the SAM checks need (only what is missing);
 #   2. builds the PHP 8.2 x86_64 layer (the quick one; LAYER_CI_PHP=8.4 for the other);
 #   3. runs layer-build/test-layer.sh on it (empty root, real invocations, cold start);

@@ -43,7 +43,7 @@ fi
 
 # sandbox_argv TASKDIR TMPDIR [bwrap options...]: sets SB to the command prefix that runs something in the
 # empty root as the Lambda user; append COMMAND. The environment is what Lambda gives a custom runtime
-# (FACTS §1), LD_LIBRARY_PATH included: it names Amazon Linux's dirs first, which the layer's RPATH must beat.
+# (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html), LD_LIBRARY_PATH included: it names Amazon Linux's dirs first, which the layer's RPATH must beat.
 sandbox_argv() {
   local task=$1 tmp=$2; shift 2
   SB=(setpriv --reuid=65534 --regid=65534 --clear-groups

@@ -1,0 +1,421 @@
+//! The lambda-fpm benchmark (docs/benchmarks.md).
+//!
+//! ```sh
+//! cargo bench --bench runtime               # full run; rewrites docs/benchmarks.md and docs/benchmarks.png
+//! cargo bench --bench runtime -- --quick    # CI smoke: a few hundred invocations per workload, prints the table
+//! ```
+//! Options after `--`: `--quick`, `--no-docs` (full run without touching docs/), `--no-pin`, `--cpu N`,
+//! `--only TEXT` (just the workloads whose name contains TEXT, no cold start or memory phase: for
+//! profiling, e.g. `perf record -e cpu-clock -g -- target/release/deps/runtime-* --only text`).
+//!
+//! The release bootstrap runs in Lambda mode against the suites' Runtime API emulator, a real HTTP server
+//! ([`lambda`]); the floor is the same FastCGI requests sent straight to php-fpm started the same way
+//! ([`floor`]). The benchmark re-executes itself under `taskset -c CPU` (the least busy CPU, or `--cpu N`),
+//! so the emulator, the bootstrap and php-fpm share one CPU. Each figure is the median of 3 interleaved repetitions.
+
+#[path = "../../tests/support/mod.rs"]
+mod support;
+
+mod cold;
+mod floor;
+mod lambda;
+mod procs;
+mod report;
+mod stats;
+mod workloads;
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use cold::{cold_start, framework_cold_start};
+use floor::{CrateClient, FcgiRequest, FloorClient, WireClient};
+use lambda::Lambda;
+use procs::{AppSpec, PhpFpm};
+use report::Report;
+use stats::{Batch, Cold, FrameworkCold, Memory, Row};
+use workloads::Workload;
+
+const REPS: usize = 3;
+
+pub struct Options {
+    pub quick: bool,
+    /// Only the workloads whose name contains this; no cold start or memory phase (for profiling).
+    pub only: Option<String>,
+    pub docs: bool,
+    pub cpu: Option<usize>,
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let cpu_arg = args
+        .iter()
+        .position(|a| a == "--cpu")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|c| c.parse::<usize>().ok());
+    let pinned_cpu = std::env::var("LAMBDA_FPM_BENCH_PINNED")
+        .ok()
+        .and_then(|c| c.parse::<usize>().ok());
+    if pinned_cpu.is_none() && !args.iter().any(|a| a == "--no-pin") {
+        let cpu = cpu_arg.unwrap_or_else(least_busy_cpu);
+        match std::env::current_exe() {
+            Ok(exe) => {
+                let status = std::process::Command::new("taskset")
+                    .arg("-c")
+                    .arg(cpu.to_string())
+                    .arg(exe)
+                    .args(&args)
+                    .env("LAMBDA_FPM_BENCH_PINNED", cpu.to_string())
+                    .status();
+                match status {
+                    Ok(s) => {
+                        return if s.success() {
+                            ExitCode::SUCCESS
+                        } else {
+                            ExitCode::FAILURE
+                        }
+                    }
+                    Err(e) => eprintln!("bench: taskset is unavailable ({e}); running unpinned"),
+                }
+            }
+            Err(e) => eprintln!("bench: cannot find my own executable ({e}); running unpinned"),
+        }
+    }
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    let options = Options {
+        quick,
+        docs: !quick && only.is_none() && !args.iter().any(|a| a == "--no-docs"),
+        only,
+        cpu: pinned_cpu,
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("bench: cannot start tokio: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(options)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench: FAILED: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, String>;
+
+/// The CPU that was least busy over half a second (from /proc/stat): other work on the machine then
+/// disturbs the pinned benchmark least. The last CPU when /proc/stat cannot be read.
+fn least_busy_cpu() -> usize {
+    fn sample() -> Vec<(usize, u64, u64)> {
+        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        stat.lines()
+            .filter_map(|line| {
+                let mut fields = line.split_whitespace();
+                let cpu = fields.next()?.strip_prefix("cpu")?.parse::<usize>().ok()?;
+                let times: Vec<u64> = fields.filter_map(|f| f.parse().ok()).collect();
+                let idle = times.get(3).copied().unwrap_or(0) + times.get(4).copied().unwrap_or(0);
+                Some((cpu, times.iter().sum(), idle))
+            })
+            .collect()
+    }
+    let before = sample();
+    std::thread::sleep(Duration::from_millis(500));
+    let after = sample();
+    after
+        .iter()
+        .filter_map(|(cpu, total, idle)| {
+            let (_, total0, idle0) = before.iter().find(|(c, _, _)| c == cpu)?;
+            let busy = (total - total0).saturating_sub(idle - idle0);
+            Some((busy, std::cmp::Reverse(*cpu), *cpu))
+        })
+        .min()
+        .map(|(_, _, cpu)| cpu)
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(0, |n| n.get().saturating_sub(1))
+        })
+}
+
+fn io<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> String + '_ {
+    move |e| format!("{what}: {e}")
+}
+
+async fn run(options: Options) -> Result<()> {
+    let started = Instant::now();
+    let php_fpm = procs::php_fpm_bin()
+        .ok_or("php-fpm not found: install php8.2-fpm or set LAMBDA_FPM_PHP_FPM")?;
+    let scratch = procs::repo().join("target/bench");
+    std::fs::create_dir_all(&scratch).map_err(io("target/bench"))?;
+    let bench_app = AppSpec {
+        task_root: procs::repo().join("benches/runtime/app"),
+        handler: "public/index.php".into(),
+        env: Vec::new(),
+    };
+    let (framework_app, framework_path, framework_name) =
+        workloads::framework_app(&scratch).map_err(io("framework app"))?;
+    let mut workloads = workloads::all(framework_path);
+    if let Some(only) = &options.only {
+        workloads.retain(|w| w.name.contains(only.as_str()));
+    }
+    println!(
+        "lambda-fpm benchmark ({}): php-fpm {}, CPU {}, framework page: {}",
+        if options.quick { "quick" } else { "full" },
+        php_fpm.display(),
+        options.cpu.map_or("unpinned".to_owned(), |c| c.to_string()),
+        framework_name
+    );
+
+    // ---- cold starts (first: nothing warm yet) --------------------------------------------------
+    let cold_runs = if options.only.is_some() {
+        0
+    } else if options.quick {
+        2
+    } else {
+        7
+    };
+    let mut colds = Vec::new();
+    for i in 0..cold_runs {
+        let run = cold_start(&bench_app, &php_fpm, &workloads[0], i % 2 == 1).await?;
+        println!("cold start {}/{cold_runs}: {run:?}", i + 1);
+        colds.push(run);
+    }
+    let cold = Cold::median(&colds);
+    println!("cold start: {cold:?}");
+    // The framework page right after a cold start: what an init-time warm-up request could save.
+    let mut framework_colds = Vec::new();
+    if let Some(page) = workloads.iter().find(|w| w.framework) {
+        for _ in 0..cold_runs.min(3) {
+            framework_colds.push(framework_cold_start(&framework_app, &php_fpm, page).await?);
+        }
+    }
+    let framework_cold = FrameworkCold::median(&framework_colds);
+    println!("framework cold start: {framework_cold:?}");
+
+    // ---- latency: lambda-fpm and both floors, interleaved -----------------------------------------
+    let mut lambda = Lambda::start(&bench_app, &php_fpm).await?;
+    let mut lambda_fw = Lambda::start(&framework_app, &php_fpm).await?;
+    let fpm = PhpFpm::start(&bench_app, &php_fpm).map_err(io("floor php-fpm"))?;
+    let fpm_fw = PhpFpm::start(&framework_app, &php_fpm).map_err(io("floor php-fpm"))?;
+    let mut requests = Vec::new();
+    for w in &workloads {
+        let app = if w.framework {
+            &framework_app
+        } else {
+            &bench_app
+        };
+        requests.push(workloads::fcgi_request(&w.event, app)?);
+    }
+    let mut rows: Vec<Row> = workloads.iter().map(|w| Row::new(w.name)).collect();
+    for rep in 0..REPS {
+        for (i, w) in workloads.iter().enumerate() {
+            let count = if options.quick { w.count.1 } else { w.count.0 };
+            let warmup = (count / 10).clamp(20, 500);
+            let (lambda, fpm) = if w.framework {
+                (&mut lambda_fw, &fpm_fw)
+            } else {
+                (&mut lambda, &fpm)
+            };
+            // Rotate who goes first, so no side always runs right after another.
+            for k in 0..3 {
+                match (rep + k) % 3 {
+                    0 => {
+                        lambda.batch(w, warmup, false).await?;
+                        rows[i].lambda.push(lambda.batch(w, count, true).await?);
+                    }
+                    1 => {
+                        let mut client =
+                            WireClient::new(fpm.connect().map_err(io("floor connect"))?);
+                        floor_batch(w, &requests[i], warmup, &mut client).await?;
+                        rows[i]
+                            .wire
+                            .push(floor_batch(w, &requests[i], count, &mut client).await?);
+                    }
+                    _ => {
+                        let mut client =
+                            CrateClient::new(fpm.connect().map_err(io("floor connect"))?);
+                        floor_batch(w, &requests[i], warmup, &mut client).await?;
+                        rows[i]
+                            .krate
+                            .push(floor_batch(w, &requests[i], count, &mut client).await?);
+                    }
+                }
+            }
+            println!(
+                "rep {}/{REPS} {:<28} {}",
+                rep + 1,
+                w.name,
+                rows[i].last_line()
+            );
+        }
+    }
+    drop((lambda, lambda_fw, fpm, fpm_fw));
+
+    // ---- memory: each side alone, after the same requests ------------------------------------------
+    if options.only.is_some() {
+        return Ok(());
+    }
+    let memory = measure_memory(&bench_app, &php_fpm, &workloads, &requests, options.quick).await?;
+
+    let report = Report {
+        quick: options.quick,
+        cpu: options.cpu,
+        framework: framework_name,
+        rows,
+        cold,
+        framework_cold,
+        memory,
+        elapsed: started.elapsed(),
+    };
+    let markdown = report.markdown();
+    println!("\n{markdown}");
+    std::fs::write(scratch.join("report.md"), &markdown).map_err(io("target/bench/report.md"))?;
+    let json = report.json();
+    let json_path = scratch.join("results.json");
+    std::fs::write(
+        &json_path,
+        serde_json::to_vec_pretty(&json).unwrap_or_default(),
+    )
+    .map_err(io("target/bench/results.json"))?;
+    if options.docs {
+        report::write_docs(&markdown).map_err(io("docs/benchmarks.md"))?;
+        let chart = procs::repo().join("docs/benchmarks.png");
+        match std::process::Command::new("python3")
+            .arg(procs::repo().join("benches/runtime/chart.py"))
+            .arg(&json_path)
+            .arg(&chart)
+            .status()
+        {
+            Ok(s) if s.success() => println!("wrote docs/benchmarks.md and {}", chart.display()),
+            other => eprintln!(
+                "bench: the chart was not drawn (python3 with matplotlib needed): {other:?}"
+            ),
+        }
+    }
+    Ok(())
+}
+
+async fn floor_batch<C: FloorClient>(
+    w: &Workload,
+    request: &FcgiRequest,
+    count: usize,
+    client: &mut C,
+) -> Result<Batch> {
+    let start = Instant::now();
+    let mut latencies = Vec::with_capacity(count);
+    for i in 0..count {
+        let t0 = Instant::now();
+        let stdout = client.execute(request).await.map_err(io(w.name))?;
+        latencies.push(t0.elapsed());
+        if i == 0 {
+            let (status, body_len) = floor::status_and_body_len(&stdout);
+            let body = &stdout[stdout.len() - body_len..];
+            if status != 200 || !w.check.ok(body) {
+                return Err(format!(
+                    "{}: the floor got status {status} and an unexpected body: {}",
+                    w.name,
+                    String::from_utf8_lossy(&stdout[..stdout.len().min(400)])
+                ));
+            }
+        }
+    }
+    Ok(Batch::new(latencies, start.elapsed(), true))
+}
+
+async fn measure_memory(
+    app: &AppSpec,
+    php_fpm: &std::path::Path,
+    workloads: &[Workload],
+    requests: &[FcgiRequest],
+    quick: bool,
+) -> Result<Memory> {
+    // The same mix on both sides: every bench-app workload a few times, then hello world.
+    let plan: Vec<(usize, usize)> = workloads
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| !w.framework)
+        .map(|(i, w)| (i, if w.count.0 > 5_000 { 1_000 } else { 100 }))
+        .chain(std::iter::once((0, 1_000)))
+        .collect();
+    let mut memory = Memory::default();
+
+    let mut lambda = Lambda::start(app, php_fpm).await?;
+    // First the small workloads only: the bootstrap's steady state before any large body.
+    for (i, n) in plan.iter().filter(|(i, _)| workloads[*i].count.0 > 5_000) {
+        lambda.batch(&workloads[*i], *n, false).await?;
+    }
+    memory.bootstrap_small =
+        procs::memory(lambda.process.pid()).ok_or("no smaps_rollup for the bootstrap")?;
+    for (i, n) in &plan {
+        lambda.batch(&workloads[*i], *n, false).await?;
+    }
+    let tree = lambda.process.tree();
+    memory.bootstrap =
+        procs::memory(lambda.process.pid()).ok_or("no smaps_rollup for the bootstrap")?;
+    if std::env::var_os("LAMBDA_FPM_BENCH_VERBOSE").is_some() {
+        let smaps = std::fs::read_to_string(format!("/proc/{}/smaps", lambda.process.pid()))
+            .unwrap_or_default();
+        let mut name = String::new();
+        for line in smaps.lines() {
+            if line
+                .split_whitespace()
+                .next()
+                .is_some_and(|f| f.contains('-') && !f.ends_with(':'))
+            {
+                name = line
+                    .split_whitespace()
+                    .nth(5)
+                    .unwrap_or("[anon]")
+                    .to_owned();
+            } else if let Some(rss) = line.strip_prefix("Rss:") {
+                let kb: u64 = rss
+                    .trim()
+                    .trim_end_matches(" kB")
+                    .trim()
+                    .parse()
+                    .unwrap_or(0);
+                if kb >= 256 {
+                    println!("bootstrap mapping {name}: {kb} kB");
+                }
+            }
+        }
+    }
+    memory.tree = procs::memory_sum(&tree);
+    memory.tree_len = tree.len();
+    if !quick {
+        const GROWTH_INVOCATIONS: usize = 100_000;
+        let before = memory.bootstrap.0;
+        let tree_before = memory.tree.0;
+        for _ in 0..GROWTH_INVOCATIONS / 10_000 {
+            lambda.batch(&workloads[0], 10_000, false).await?;
+        }
+        let after = procs::memory(lambda.process.pid()).map_or(0, |m| m.0);
+        let tree_after = procs::memory_sum(&lambda.process.tree()).0;
+        memory.growth = Some((
+            GROWTH_INVOCATIONS,
+            after as i64 - before as i64,
+            tree_after as i64 - tree_before as i64,
+        ));
+    }
+    drop(lambda);
+
+    let fpm = PhpFpm::start(app, php_fpm).map_err(io("floor php-fpm"))?;
+    let mut client = WireClient::new(fpm.connect().map_err(io("floor connect"))?);
+    for (i, n) in &plan {
+        for _ in 0..*n {
+            client.execute(&requests[*i]).await.map_err(io("floor"))?;
+        }
+    }
+    let tree = fpm.tree();
+    memory.floor_tree = procs::memory_sum(&tree);
+    memory.floor_tree_len = tree.len();
+    Ok(memory)
+}

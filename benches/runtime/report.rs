@@ -1,0 +1,357 @@
+//! Figures → the markdown table (printed, and written into docs/benchmarks.md between markers) and the JSON
+//! the chart script reads.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::stats::{Cold, Figures, FrameworkCold, Memory, Row};
+
+pub struct Report {
+    pub quick: bool,
+    pub cpu: Option<usize>,
+    pub framework: String,
+    pub rows: Vec<Row>,
+    pub cold: Cold,
+    pub framework_cold: FrameworkCold,
+    pub memory: Memory,
+    pub elapsed: Duration,
+}
+
+fn us(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+fn ratio(v: f64, floor: f64) -> String {
+    if floor <= 0.0 {
+        return "–".into();
+    }
+    format!("{:.2}×", v / floor)
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1e3)
+}
+
+fn mb(kib: u64) -> String {
+    format!("{:.1} MB", kib as f64 / 1024.0)
+}
+
+fn command_line(cmd: &str, args: &[&str]) -> String {
+    std::process::Command::new(cmd)
+        .args(args)
+        .output()
+        .ok()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_owned()
+        })
+        .unwrap_or_default()
+}
+
+impl Report {
+    pub fn machine(&self) -> String {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        // Not available_parallelism(): the benchmark runs under taskset, which it would count.
+        let cpus = cpuinfo
+            .lines()
+            .filter(|l| l.starts_with("processor"))
+            .count();
+        let model = Some(&cpuinfo)
+            .and_then(|c| {
+                c.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .and_then(|l| l.split_once(':'))
+                    .map(|(_, m)| m.trim().to_owned())
+            })
+            .unwrap_or_else(|| "unknown".into());
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .map(|s| s.trim().to_owned())
+            .unwrap_or_default();
+        let php = crate::procs::php_fpm_bin()
+            .map(|b| command_line(&b.display().to_string(), &["-v"]))
+            .unwrap_or_default();
+        let load = std::fs::read_to_string("/proc/loadavg")
+            .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+            .unwrap_or_default();
+        format!(
+            "nproc {cpus}, {model}, Linux {kernel}; {php}; load average at the end {load}; pinned to CPU {}",
+            self.cpu.map_or("none".into(), |c| c.to_string())
+        )
+    }
+
+    pub fn markdown(&self) -> String {
+        let mut md = String::new();
+        let date = command_line("date", &["-u", "+%Y-%m-%d %H:%M UTC"]);
+        md.push_str(&format!(
+            "Run {date} with `cargo bench --bench runtime{} in {:.0} s.\n\nMachine: {}.\n\n",
+            if self.quick {
+                " -- --quick` (smoke run: few invocations, figures indicative only)"
+            } else {
+                "`"
+            },
+            self.elapsed.as_secs_f64(),
+            self.machine()
+        ));
+        md.push_str("### Latency per invocation\n\n");
+        md.push_str(
+            "Time from handing out `/next` to having read the whole `/response` (lambda-fpm), or from writing the \
+             FastCGI request to reading END_REQUEST (floor); µs, median of 3 interleaved repetitions; the ratio \
+             to the floor (lambda-fpm's own encoder on one kept-alive connection) in parentheses. \
+             Invocations/s: back to back, one at a time. Bootstrap CPU: the bootstrap's own CPU time per \
+             invocation (/proc/PID/task/*/schedstat), which other load on the machine does not inflate.\n\n",
+        );
+        md.push_str("| workload | client | n | p50 µs | p90 µs | p99 µs | invocations/s | bootstrap CPU µs/inv |\n|---|---|--:|--:|--:|--:|--:|--:|\n");
+        for row in &self.rows {
+            let (l, w, k) = (row.lambda(), row.wire(), row.krate());
+            let cell = |v: f64, f: f64| format!("{} ({})", us(v), ratio(v, f));
+            md.push_str(&format!(
+                "| {} | **lambda-fpm** | {} | {} (+{:.0}) | {} | {} | {:.0} ({}) | {:.0} |\n",
+                row.name,
+                l.count,
+                cell(l.p50, w.p50),
+                l.p50 - w.p50,
+                cell(l.p90, w.p90),
+                cell(l.p99, w.p99),
+                l.per_second,
+                ratio(l.per_second, w.per_second),
+                l.cpu_us
+            ));
+            md.push_str(&format!(
+                "| | floor: FastCGI direct | {} | {} | {} | {} | {:.0} | |\n",
+                w.count,
+                us(w.p50),
+                us(w.p90),
+                us(w.p99),
+                w.per_second
+            ));
+            md.push_str(&format!(
+                "| | floor: fastcgi-client 0.12 | {} | {} | {} | {} | {:.0} ({}) | |\n",
+                k.count,
+                cell(k.p50, w.p50),
+                cell(k.p90, w.p90),
+                cell(k.p99, w.p99),
+                k.per_second,
+                ratio(k.per_second, w.per_second)
+            ));
+        }
+        md.push_str(&format!("\nFramework page: {}.\n\n", self.framework));
+
+        let c = &self.cold;
+        md.push_str("### Cold start (empty TMPDIR, hello world; median of the runs)\n\n");
+        md.push_str("| | lambda-fpm | php-fpm alone (floor) | ratio |\n|---|--:|--:|--:|\n");
+        md.push_str(&format!(
+            "| spawn → first `/next` (floor: socket ready) | {} | {} | {} (+{:.1} ms) |\n",
+            ms(c.next),
+            ms(c.fpm_ready),
+            ratio(c.next.as_secs_f64(), c.fpm_ready.as_secs_f64()),
+            (c.next.as_secs_f64() - c.fpm_ready.as_secs_f64()) * 1e3
+        ));
+        md.push_str(&format!(
+            "| spawn → first response | {} | {} | {} |\n\n",
+            ms(c.first_response),
+            ms(c.fpm_first_response),
+            ratio(
+                c.first_response.as_secs_f64(),
+                c.fpm_first_response.as_secs_f64()
+            )
+        ));
+
+        let f = &self.framework_cold;
+        md.push_str(&format!(
+            "Framework page on a fresh bootstrap (empty TMPDIR: empty opcache{}): spawn → first `/next` {}; \
+             first invocation {}, second {}, third {} (steady state: the latency table). An init-time warm-up \
+             request would move the first invocation's extra cost into init, after which `/next` would come that \
+             much later.\n\n",
+            if self.framework.starts_with("Symfony") { ", no compiled container" } else { "" },
+            ms(f.next),
+            ms(f.first),
+            ms(f.second),
+            ms(f.third)
+        ));
+
+        let m = &self.memory;
+        md.push_str("### Memory (smaps_rollup, after the same mix of requests on each side, each side running alone)\n\n");
+        md.push_str("| | RSS | PSS | PSS ratio to floor |\n|---|--:|--:|--:|\n");
+        md.push_str(&format!(
+            "| bootstrap alone, after small requests only | {} | {} | +{:.0} % of the floor |\n",
+            mb(m.bootstrap_small.0),
+            mb(m.bootstrap_small.1),
+            m.bootstrap_small.1 as f64 * 100.0 / m.floor_tree.1.max(1) as f64
+        ));
+        md.push_str(&format!(
+            "| bootstrap alone, after the whole mix (1 MiB bodies included) | {} | {} | +{:.0} % of the floor |\n",
+            mb(m.bootstrap.0),
+            mb(m.bootstrap.1),
+            m.bootstrap.1 as f64 * 100.0 / m.floor_tree.1.max(1) as f64
+        ));
+        md.push_str(&format!(
+            "| lambda-fpm tree ({} processes: bootstrap, php-fpm master, worker) | {} | {} | {} |\n",
+            m.tree_len,
+            mb(m.tree.0),
+            mb(m.tree.1),
+            ratio(m.tree.1 as f64, m.floor_tree.1 as f64)
+        ));
+        md.push_str(&format!(
+            "| floor: php-fpm alone ({} processes) | {} | {} | 1.00× |\n",
+            m.floor_tree_len,
+            mb(m.floor_tree.0),
+            mb(m.floor_tree.1)
+        ));
+        match m.growth {
+            Some((n, boot, tree)) => md.push_str(&format!(
+                "\nRSS change over {n} more hello-world invocations: bootstrap {boot:+} KB, whole tree {tree:+} KB.\n\n"
+            )),
+            None => md.push_str("\nRSS growth over 100,000 invocations: measured by the full run only.\n\n"),
+        }
+        md.push_str(
+            "PSS divides each shared page among the processes that map it, so the php-fpm processes' PSS also \
+             depends on other php-fpm instances running on the machine at the time; the bootstrap's does not.\n\n",
+        );
+
+        md.push_str("### Targets\n\n| target | measured | met |\n|---|---|---|\n");
+        for (target, measured, met) in self.targets() {
+            md.push_str(&format!(
+                "| {target} | {measured} | {} |\n",
+                if met { "yes" } else { "**no**" }
+            ));
+        }
+        md
+    }
+
+    fn row(&self, prefix: &str) -> Option<&Row> {
+        self.rows.iter().find(|r| r.name.starts_with(prefix))
+    }
+
+    pub fn targets(&self) -> Vec<(String, String, bool)> {
+        let mut t = Vec::new();
+        for hello in ["hello world (HTTP API v2)", "hello world (REST v1)"] {
+            if let Some(r) = self.row(hello) {
+                let (l, w) = (r.lambda(), r.wire());
+                t.push((
+                    format!("{hello}: p50 ≤ floor + 20 µs"),
+                    format!("{} µs vs {} + 20 µs", us(l.p50), us(w.p50)),
+                    l.p50 <= w.p50 + 20.0,
+                ));
+                t.push((
+                    format!("{hello}: p99 ≤ 2 × floor p99"),
+                    format!(
+                        "{} µs vs 2 × {} µs ({})",
+                        us(l.p99),
+                        us(w.p99),
+                        ratio(l.p99, w.p99)
+                    ),
+                    l.p99 <= 2.0 * w.p99,
+                ));
+            }
+        }
+        for (name, limit) in [
+            ("1 MiB text response", 1.5),
+            ("1 MiB binary response", 2.0),
+            ("1 MiB base64 POST body", 1.3),
+        ] {
+            if let Some(r) = self.row(name) {
+                let (l, w) = (r.lambda(), r.wire());
+                t.push((
+                    format!("{name}: p50 ≤ {limit} × floor"),
+                    format!(
+                        "{} µs vs {} µs ({})",
+                        us(l.p50),
+                        us(w.p50),
+                        ratio(l.p50, w.p50)
+                    ),
+                    l.p50 <= limit * w.p50,
+                ));
+            }
+        }
+        let c = &self.cold;
+        t.push((
+            "spawn → first `/next` ≤ php-fpm start-up + 2 ms".into(),
+            format!("{} vs {} + 2 ms", ms(c.next), ms(c.fpm_ready)),
+            c.next <= c.fpm_ready + Duration::from_millis(2),
+        ));
+        t.push((
+            "bootstrap PSS ≤ 3 MB (after small requests / after 1 MiB bodies)".into(),
+            format!(
+                "{} / {}",
+                mb(self.memory.bootstrap_small.1),
+                mb(self.memory.bootstrap.1)
+            ),
+            self.memory.bootstrap.1 <= 3 * 1024,
+        ));
+        if let Some((n, boot, _)) = self.memory.growth {
+            t.push((
+                format!("bootstrap RSS change < 512 KB over {n} invocations"),
+                format!("{boot:+} KB"),
+                boot < 512,
+            ));
+        }
+        t
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        let f = |f: Figures| json!({"count": f.count, "p50": f.p50, "p90": f.p90, "p99": f.p99, "per_second": f.per_second, "cpu_us": f.cpu_us});
+        json!({
+            "quick": self.quick,
+            "machine": self.machine(),
+            "framework": self.framework,
+            "workloads": self.rows.iter().map(|r| json!({
+                "name": r.name,
+                "lambda_fpm": f(r.lambda()),
+                "floor": f(r.wire()),
+                "fastcgi_client": f(r.krate()),
+            })).collect::<Vec<_>>(),
+            "framework_cold_ms": {
+                "first_next": self.framework_cold.next.as_secs_f64() * 1e3,
+                "first": self.framework_cold.first.as_secs_f64() * 1e3,
+                "second": self.framework_cold.second.as_secs_f64() * 1e3,
+                "third": self.framework_cold.third.as_secs_f64() * 1e3,
+            },
+            "cold_start_ms": {
+                "first_next": self.cold.next.as_secs_f64() * 1e3,
+                "first_response": self.cold.first_response.as_secs_f64() * 1e3,
+                "php_fpm_ready": self.cold.fpm_ready.as_secs_f64() * 1e3,
+                "php_fpm_first_response": self.cold.fpm_first_response.as_secs_f64() * 1e3,
+            },
+            "memory_kib": {
+                "bootstrap_small_rss": self.memory.bootstrap_small.0,
+                "bootstrap_small_pss": self.memory.bootstrap_small.1,
+                "bootstrap_rss": self.memory.bootstrap.0,
+                "bootstrap_pss": self.memory.bootstrap.1,
+                "tree_rss": self.memory.tree.0,
+                "tree_pss": self.memory.tree.1,
+                "floor_rss": self.memory.floor_tree.0,
+                "floor_pss": self.memory.floor_tree.1,
+                "growth": self.memory.growth.map(|(n, b, t)| json!({"invocations": n, "bootstrap_rss": b, "tree_rss": t})),
+            },
+        })
+    }
+}
+
+const BEGIN: &str =
+    "<!-- bench:begin (generated by `cargo bench --bench runtime`; edit outside these markers) -->";
+const END: &str = "<!-- bench:end -->";
+
+/// Replaces the generated section of docs/benchmarks.md, keeping everything around it.
+pub fn write_docs(markdown: &str) -> std::io::Result<()> {
+    let path = crate::procs::repo().join("docs/benchmarks.md");
+    let existing = std::fs::read_to_string(&path).unwrap_or_default();
+    let generated = format!("{BEGIN}\n\n{markdown}\n{END}");
+    let text = match (existing.find("<!-- bench:begin"), existing.find(END)) {
+        (Some(b), Some(e)) if b < e => {
+            format!("{}{}{}", &existing[..b], generated, &existing[e + END.len()..])
+        }
+        _ => format!(
+            "# Benchmarks\n\n```sh\ncargo bench --bench runtime               # full run (about 5 minutes); rewrites this section and benchmarks.png\ncargo bench --bench runtime -- --quick    # smoke run (CI)\n```\n\n## Latest results\n\n{generated}\n\n![latency per workload](benchmarks.png)\n"
+        ),
+    };
+    std::fs::write(path, text)
+}

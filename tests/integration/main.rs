@@ -1,0 +1,21 @@
+//! The integration suite: the real `bootstrap` against real php-fpm and a local Runtime API.
+//!
+//! See tests/README.md. Every test starts its own Runtime API emulator and bootstrap (own TMPDIR),
+//! so tests are independent and run in parallel.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod cargo_lambda;
+mod cli;
+mod concurrency;
+mod emulator;
+mod events;
+mod failures;
+mod faults;
+mod hostile;
+mod logs;
+mod reliability;
+mod responses;
+mod serve;
+mod static_files;
