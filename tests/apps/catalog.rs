@@ -165,10 +165,9 @@ pub fn dokuwiki() -> App {
     App {
         name: "dokuwiki",
         handler: "doku.php",
-        env: env(&[(
-            "LAMBDA_FPM_DENY",
-            "/data/,/conf/,/bin/,/inc/,/vendor/,/install.php",
-        )]),
+        // No LAMBDA_FPM_DENY: the .htaccess files DokuWiki ships in conf/, data/, inc/, bin/ and
+        // vendor/ are what keeps them private, as under Apache. Only the installer is listed.
+        env: env(&[("LAMBDA_FPM_DENY", "/install.php")]),
         home: "/doku.php/start",
         title: "DokuWiki on lambda-fpm",
         assets: vec![

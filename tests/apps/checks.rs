@@ -321,15 +321,21 @@ pub async fn browser_checks(app: &App, d: &Deployed) {
 pub async fn app_specific(app: &App, d: &Deployed) {
     match app.name {
         "dokuwiki" => {
-            // LAMBDA_FPM_DENY: the wiki's data and configuration are never served or run.
+            // DokuWiki's own .htaccess files: the wiki's data, configuration and code are never
+            // served or run, although no LAMBDA_FPM_DENY names them.
             for (path, secret) in [
                 ("/data/pages/start.txt", "DokuWiki on lambda-fpm ======"),
                 ("/conf/users.auth.php", "$2y$"),
                 ("/conf/local.protected.php", "savedir"),
                 ("/conf/acl.auth.php", "@ALL"),
+                ("/conf/", ""),
                 ("/inc/preload.php", "DOKU_CONF"),
+                ("/inc/init.php", ""),
+                ("/inc/", ""),
                 ("/data/", ""),
                 ("/bin/", ""),
+                ("/bin/dwpage.php", ""),
+                ("/vendor/autoload.php", ""),
             ] {
                 let r = d.send(&Request::get(path)).await;
                 if !(r.status == 403 || r.status == 404)
@@ -338,7 +344,7 @@ pub async fn app_specific(app: &App, d: &Deployed) {
                     fail(
                         d,
                         &format!(
-                            "{path} is in LAMBDA_FPM_DENY: expected 403/404 and nothing of it"
+                            "{path} is denied by DokuWiki's .htaccess: expected 403/404 and nothing of it"
                         ),
                         &r,
                     );

@@ -148,6 +148,10 @@ for f in /etc/dokuwiki/*; do
     esac
 done
 cp "$skeletons"/dokuwiki/conf/* "$dw/conf/"
+# Debian moves conf/ to /etc and leaves its .htaccess there: put back the one upstream ships, as a
+# user deploying DokuWiki's release would have it. lambda-fpm honours it (and those of data/, inc/,
+# bin/ and vendor/, which the copies above keep) without any LAMBDA_FPM_DENY.
+cp /etc/dokuwiki/.htaccess "$dw/conf/.htaccess"
 hash=$(php -r 'echo password_hash($argv[1], PASSWORD_BCRYPT);' "$ADMIN_PASSWORD")
 printf '# users.auth.php\n# <?php exit()?>\n# Don'"'"'t modify the lines above\nadmin:%s:Wiki Admin:admin@example.com:admin,user\n' \
     "$hash" >"$dw/conf/users.auth.php"
