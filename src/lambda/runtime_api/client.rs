@@ -117,7 +117,7 @@ mod tests {
         let server = tokio::spawn(async move {
             let answers: [&[u8]; 3] = [
                 b"HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: r1\r\nContent-Length: 2\r\n\r\n{}",
-                b"HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: r2\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n3;x=y\r\n:1}\r\n0\r\n\r\n",
+                b"HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: r2\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n3;x=y\r\n:1}\r\n0\r\nX-Trailer: t\r\n\r\n",
                 b"HTTP/1.1 202 Accepted\r\nConnection: close\r\n\r\ndone",
             ];
             // The first connection answers two requests and then closes: the third goes on a new one.

@@ -1,9 +1,11 @@
 //! One kept-alive HTTP/1.1 connection to the Runtime API: writes an [`ApiRequest`] and reads the answer
-//! on the same task. Written by hand rather than with hyper's client, which runs each connection in
-//! its own task and collects large bodies from many chunks (docs/design.md has the numbers).
+//! on the same task: the head parsed by httparse, the body read by length, chunked or up to the end of
+//! the connection. Not hyper's client, which runs each connection in its own task and collects large
+//! bodies from many chunks (docs/design.md has the numbers).
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use http::{header, HeaderMap, StatusCode};
+use http::header::{self, HeaderName, HeaderValue};
+use http::{HeaderMap, StatusCode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -19,6 +21,13 @@ const SMALL_REQUEST_BODY: usize = 16 * 1024;
 /// Most a response head may take (the Runtime API's are a few hundred bytes; client context can be
 /// larger).
 const MAX_HEAD: usize = 1024 * 1024;
+
+/// Header lines a response head may carry: the Runtime API sends about ten.
+const MAX_HEADERS: usize = 64;
+
+/// Most a response body may take. Events are at most 6 MB; anything far larger is a broken length,
+/// refused before it is allocated.
+const MAX_BODY: usize = 64 * 1024 * 1024;
 
 /// The Runtime API's answer to one request.
 #[derive(Debug)]
@@ -73,31 +82,27 @@ impl ApiConnection {
     pub async fn exchange(&mut self, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
         self.reusable = false;
         self.send(request).await?;
-        let (status, headers, head_len) = loop {
-            if let Some(parsed) = parse_head(&self.buf)? {
-                break parsed;
+        let head = loop {
+            if let Some(head) = parse_head(&self.buf)? {
+                break head;
             }
             if self.buf.len() > MAX_HEAD {
                 return Err(ApiError::Protocol("the response head is too large".into()));
             }
             self.read_more().await?;
         };
-        self.buf.advance(head_len);
-        let keep_alive = !headers
-            .get(header::CONNECTION)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.eq_ignore_ascii_case("close"));
-        let framing = framing(status, &headers)?;
+        self.buf.advance(head.len);
+        let framing = framing(head.status, &head.headers)?;
         let body = match framing {
             Framing::Chunked => self.read_chunked().await?,
             Framing::Length(length) => self.read_exact(length).await?,
             Framing::Empty => Bytes::new(),
             Framing::UntilClose => self.read_to_end().await?,
         };
-        self.reusable = keep_alive && framing != Framing::UntilClose;
+        self.reusable = head.keep_alive && framing != Framing::UntilClose;
         Ok(ApiResponse {
-            status,
-            headers,
+            status: head.status,
+            headers: head.headers,
             body,
         })
     }
@@ -105,19 +110,19 @@ impl ApiConnection {
     async fn send(&mut self, request: &ApiRequest) -> Result<(), ApiError> {
         self.out.clear();
         request.write_head(&self.host, &mut self.out);
-        if request.body.len() <= SMALL_REQUEST_BODY {
-            self.out.extend_from_slice(&request.body);
-            self.stream.write_all(&self.out).await.map_err(ApiError::Io)
-        } else {
-            self.stream
-                .write_all(&self.out)
-                .await
-                .map_err(ApiError::Io)?;
-            self.stream
-                .write_all(&request.body)
-                .await
-                .map_err(ApiError::Io)
+        let mut rest = &request.body[..];
+        if rest.len() <= SMALL_REQUEST_BODY {
+            self.out.extend_from_slice(rest);
+            rest = &[];
         }
+        self.stream
+            .write_all(&self.out)
+            .await
+            .map_err(ApiError::Io)?;
+        if !rest.is_empty() {
+            self.stream.write_all(rest).await.map_err(ApiError::Io)?;
+        }
+        Ok(())
     }
 
     /// Reads at least one more byte into the buffer.
@@ -131,6 +136,11 @@ impl ApiConnection {
     }
 
     async fn read_exact(&mut self, length: usize) -> Result<Bytes, ApiError> {
+        if length > MAX_BODY {
+            return Err(ApiError::Protocol(format!(
+                "a body of {length} bytes is larger than any the Runtime API sends"
+            )));
+        }
         if length > LARGE_BODY && self.buf.len() < length {
             // A large body gets its own allocation, read straight from the socket: freed with the
             // event, instead of growing the connection's buffer for good.
@@ -168,33 +178,24 @@ impl ApiConnection {
     async fn read_chunked(&mut self) -> Result<Bytes, ApiError> {
         let mut body = BytesMut::new();
         loop {
-            let line_end = loop {
-                if let Some(i) = self.buf.windows(2).position(|w| w == b"\r\n") {
-                    break i;
-                }
-                if self.buf.len() > MAX_HEAD {
-                    return Err(ApiError::Protocol("invalid chunk size line".into()));
-                }
-                self.read_more().await?;
-            };
-            let size_text = std::str::from_utf8(&self.buf[..line_end]).unwrap_or("");
-            let size_text = size_text.split(';').next().unwrap_or("").trim();
-            let size = usize::from_str_radix(size_text, 16)
-                .map_err(|_| ApiError::Protocol("invalid chunk size".into()))?;
-            self.buf.advance(line_end + 2);
-            if size == 0 {
-                // Trailers, if any, end with an empty line.
-                loop {
-                    let Some(i) = self.buf.windows(2).position(|w| w == b"\r\n") else {
+            let (line_len, size) = loop {
+                match httparse::parse_chunk_size(&self.buf) {
+                    Ok(httparse::Status::Complete(parsed)) => break parsed,
+                    Ok(httparse::Status::Partial) if self.buf.len() <= MAX_HEAD => {
                         self.read_more().await?;
-                        continue;
-                    };
-                    self.buf.advance(i + 2);
-                    if i == 0 {
-                        return Ok(body.freeze());
                     }
+                    _ => return Err(ApiError::Protocol("invalid chunk size line".into())),
                 }
+            };
+            self.buf.advance(line_len);
+            if size == 0 {
+                self.skip_trailers().await?;
+                return Ok(body.freeze());
             }
+            let size = usize::try_from(size)
+                .ok()
+                .filter(|size| body.len().saturating_add(*size) <= MAX_BODY)
+                .ok_or_else(|| ApiError::Protocol("the chunked body is too large".into()))?;
             let chunk = self.read_exact(size + 2).await?;
             if !chunk.ends_with(b"\r\n") {
                 return Err(ApiError::Protocol("a chunk does not end with CRLF".into()));
@@ -203,16 +204,86 @@ impl ApiConnection {
         }
     }
 
+    /// Trailers after the last chunk, if any, end with an empty line; none of them matter here.
+    async fn skip_trailers(&mut self) -> Result<(), ApiError> {
+        loop {
+            let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+            let parsed = match httparse::parse_headers(&self.buf, &mut slots) {
+                Ok(httparse::Status::Complete((len, _))) => Some(len),
+                Ok(httparse::Status::Partial) if self.buf.len() <= MAX_HEAD => None,
+                _ => return Err(ApiError::Protocol("invalid trailers".into())),
+            };
+            match parsed {
+                Some(len) => {
+                    self.buf.advance(len);
+                    return Ok(());
+                }
+                None => self.read_more().await?,
+            }
+        }
+    }
+
     /// A body without a length runs to the end of the connection.
     async fn read_to_end(&mut self) -> Result<Bytes, ApiError> {
-        loop {
+        while self.buf.len() <= MAX_BODY {
             match self.stream.read_buf(&mut self.buf).await {
                 Ok(0) => return Ok(self.buf.split().freeze()),
                 Ok(_) => {}
                 Err(e) => return Err(ApiError::Io(e)),
             }
         }
+        Err(ApiError::Protocol("the body is too large".into()))
     }
+}
+
+/// What a response head says: the status, the headers, how many bytes it took, and whether the
+/// connection stays open after the body.
+#[derive(Debug)]
+struct Head {
+    status: StatusCode,
+    headers: HeaderMap,
+    len: usize,
+    keep_alive: bool,
+}
+
+/// Parses a response head at the start of `buf` with httparse: `None` while incomplete.
+fn parse_head(buf: &[u8]) -> Result<Option<Head>, ApiError> {
+    let bad = |what: &dyn std::fmt::Display| {
+        ApiError::Protocol(format!("malformed response head: {what}"))
+    };
+    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut slots);
+    let len = match response.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(e) => return Err(bad(&e)),
+    };
+    let status = response
+        .code
+        .and_then(|code| StatusCode::from_u16(code).ok())
+        .ok_or_else(|| bad(&"invalid status code"))?;
+    let mut headers = HeaderMap::with_capacity(response.headers.len());
+    for h in response.headers.iter() {
+        let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|e| bad(&e))?;
+        let value = HeaderValue::from_bytes(h.value).map_err(|e| bad(&e))?;
+        headers.append(name, value);
+    }
+    // HTTP/1.1 keeps the connection unless told to close it; HTTP/1.0 closes it unless told to keep it.
+    let connection = headers
+        .get(header::CONNECTION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let keep_alive = if response.version == Some(0) {
+        connection.eq_ignore_ascii_case("keep-alive")
+    } else {
+        !connection.eq_ignore_ascii_case("close")
+    };
+    Ok(Some(Head {
+        status,
+        headers,
+        len,
+        keep_alive,
+    }))
 }
 
 /// How the body that follows a response head is delimited.
@@ -241,43 +312,13 @@ fn framing(status: StatusCode, headers: &HeaderMap) -> Result<Framing, ApiError>
     })
 }
 
-/// Parses a response head at the start of `buf`: `None` while incomplete.
-fn parse_head(buf: &[u8]) -> Result<Option<(StatusCode, HeaderMap, usize)>, ApiError> {
-    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-        return Ok(None);
-    };
-    let bad = |what: &str| ApiError::Protocol(format!("malformed response head: {what}"));
-    let mut lines = buf[..end]
-        .split(|b| *b == b'\n')
-        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
-    let status_line = lines.next().ok_or_else(|| bad("no status line"))?;
-    let mut words = status_line.splitn(3, |b| *b == b' ');
-    let version = words.next().unwrap_or_default();
-    if !version.starts_with(b"HTTP/1.") {
-        return Err(bad("not HTTP/1.x"));
-    }
-    let status = words
-        .next()
-        .and_then(|code| StatusCode::from_bytes(code).ok())
-        .ok_or_else(|| bad("invalid status code"))?;
-    let mut headers = HeaderMap::new();
-    for line in lines {
-        let colon = line
-            .iter()
-            .position(|b| *b == b':')
-            .ok_or_else(|| bad("a header line without a colon"))?;
-        let name = header::HeaderName::from_bytes(line[..colon].trim_ascii())
-            .map_err(|_| bad("an invalid header name"))?;
-        let value = header::HeaderValue::from_bytes(line[colon + 1..].trim_ascii())
-            .map_err(|_| bad("an invalid header value"))?;
-        headers.append(name, value);
-    }
-    Ok(Some((status, headers, end + 4)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn head(text: &[u8]) -> Head {
+        parse_head(text).expect("valid").expect("complete")
+    }
 
     #[test]
     fn response_heads_parse_only_when_complete() {
@@ -285,41 +326,81 @@ mod tests {
             parse_head(b"HTTP/1.1 200 OK\r\nA: b\r\n"),
             Ok(None)
         ));
-        let (status, headers, len) =
-            parse_head(b"HTTP/1.1 202 Accepted\r\nX-A: 1\r\nx-a: 2\r\n\r\nbody")
-                .expect("valid")
-                .expect("complete");
-        assert_eq!(status, StatusCode::ACCEPTED);
-        assert_eq!(headers.get_all("x-a").iter().count(), 2);
-        assert_eq!(len, 41);
+        let h = head(b"HTTP/1.1 202 Accepted\r\nX-A: 1\r\nx-a: 2\r\n\r\nbody");
+        assert_eq!(h.status, StatusCode::ACCEPTED);
+        assert_eq!(h.headers.get_all("x-a").iter().count(), 2);
+        assert_eq!(h.len, 41);
+        assert!(h.keep_alive);
         assert!(parse_head(b"SMTP 220 hi\r\n\r\n").is_err());
         assert!(parse_head(b"HTTP/1.1 2x0 OK\r\n\r\n").is_err());
         assert!(parse_head(b"HTTP/1.1 200 OK\r\nno colon\r\n\r\n").is_err());
+        assert!(parse_head(b"HTTP/1.1 200 OK\r\nA: \x01\r\n\r\n").is_err());
+    }
+
+    #[test]
+    fn too_many_headers_is_an_error_not_a_panic() {
+        let mut text = b"HTTP/1.1 200 OK\r\n".to_vec();
+        for i in 0..=MAX_HEADERS {
+            text.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
+        }
+        text.extend_from_slice(b"\r\n");
+        assert!(parse_head(&text).is_err());
+    }
+
+    #[test]
+    fn connections_close_as_the_version_and_header_say() {
+        assert!(!head(b"HTTP/1.1 200 OK\r\nConnection: Close\r\n\r\n").keep_alive);
+        assert!(!head(b"HTTP/1.0 200 OK\r\n\r\n").keep_alive);
+        assert!(head(b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n\r\n").keep_alive);
     }
 
     #[test]
     fn bodies_are_framed_by_encoding_length_or_status() {
-        let head = |text: &[u8]| {
-            let (status, headers, _) = parse_head(text).expect("valid").expect("complete");
-            framing(status, &headers)
+        let framed = |text: &[u8]| {
+            let h = head(text);
+            framing(h.status, &h.headers)
         };
         assert_eq!(
-            head(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n")
+            framed(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n")
                 .expect("ok"),
             Framing::Chunked
         );
         assert_eq!(
-            head(b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n").expect("ok"),
+            framed(b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n").expect("ok"),
             Framing::Length(12)
         );
         assert_eq!(
-            head(b"HTTP/1.1 204 No Content\r\n\r\n").expect("ok"),
+            framed(b"HTTP/1.1 204 No Content\r\n\r\n").expect("ok"),
             Framing::Empty
         );
         assert_eq!(
-            head(b"HTTP/1.1 200 OK\r\n\r\n").expect("ok"),
+            framed(b"HTTP/1.1 200 OK\r\n\r\n").expect("ok"),
             Framing::UntilClose
         );
-        assert!(head(b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n").is_err());
+        assert!(framed(b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n").is_err());
+    }
+
+    #[tokio::test]
+    async fn a_broken_length_is_refused_before_it_is_allocated() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr").to_string();
+        let server = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.expect("accept");
+            let mut buf = vec![0u8; 4096];
+            let _ = stream.read(&mut buf).await.expect("read");
+            stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999\r\n\r\n")
+                .await
+                .expect("write");
+        });
+        let endpoint = super::super::Endpoint::parse(&addr).expect("endpoint");
+        let mut conn = ApiConnection::connect(&addr).await.expect("connect");
+        let result = conn.exchange(&endpoint.next_request()).await;
+        assert!(matches!(result, Err(ApiError::Protocol(_))), "{result:?}");
+        assert!(!conn.is_reusable());
+        server.await.expect("server");
     }
 }
