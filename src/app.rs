@@ -90,7 +90,8 @@ impl App {
                 return Ok(HttpResponse::text(400, "400 Bad Request"));
             }
         };
-        let params = Params::build(req, &script, &self.site, invocation, request_context);
+        let mut params = Params::build(req, &script, &self.site);
+        params.extend(invocation.server_variables(request_context));
         let request = wire::encode_request(REQUEST_ID, &params.encode(), &req.body);
         let budget = self.budget(invocation);
         let request_id = invocation.request_id.as_str();
