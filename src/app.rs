@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::fastcgi::params::Site;
-use crate::fastcgi::{conn::REQUEST_ID, wire, Params};
+use crate::fastcgi::{Params, Request};
 use crate::http::{HttpRequest, HttpResponse};
 use crate::lambda::diagnostic::Diagnostic;
 use crate::lambda::InvocationInfo;
@@ -92,7 +92,7 @@ impl App {
         };
         let mut params = Params::build(req, &script, &self.site);
         params.extend(invocation.server_variables(request_context));
-        let request = wire::encode_request(REQUEST_ID, &params.encode(), &req.body);
+        let request = Request::new(&params, &req.body);
         let budget = self.budget(invocation);
         let request_id = invocation.request_id.as_str();
         let on_stderr = |chunk: &[u8]| {

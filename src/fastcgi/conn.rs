@@ -11,10 +11,8 @@ use bytes::{Buf, BufMut, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 
+use super::request::{Request, REQUEST_ID};
 use super::wire::{EndRequest, RecordHeader, RecordType, HEADER_LEN};
-
-/// The request id we use: one request at a time per connection.
-pub const REQUEST_ID: u16 = 1;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FcgiError {
@@ -97,16 +95,16 @@ impl Connection {
         Ok(())
     }
 
-    /// Sends an encoded request and reads the answer. `on_stderr` gets each STDERR record's content.
+    /// Sends the request and reads the answer. `on_stderr` gets each STDERR record's content.
     pub async fn execute(
         &mut self,
-        request: &[u8],
+        request: &Request<'_>,
         max_stdout: usize,
         mut on_stderr: impl FnMut(&[u8]),
     ) -> Result<Output, FcgiError> {
         self.refresh_if_stale().await?;
         self.stream
-            .write_all(request)
+            .write_all(&request.encode())
             .await
             .map_err(FcgiError::Write)?;
         let mut stdout = BytesMut::new();

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 
 use super::supervisor::{FpmError, Supervisor};
-use crate::fastcgi::{Connection, FcgiError, Output};
+use crate::fastcgi::{Connection, FcgiError, Output, Request};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
@@ -41,7 +41,7 @@ impl Backend {
     /// Runs one FastCGI request within `timeout`.
     pub async fn execute(
         &self,
-        request: &[u8],
+        request: &Request<'_>,
         timeout: Duration,
         max_stdout: usize,
         on_stderr: impl FnMut(&[u8]),
