@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use base64::Engine as _;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
@@ -172,7 +171,7 @@ fn v2_event(
             "stage": "$default",
             "timeEpoch": now,
         },
-        "body": base64::engine::general_purpose::STANDARD.encode(body),
+        "body": base64_simd::STANDARD.encode_to_string(body),
         "isBase64Encoded": true,
     });
     event.to_string().into_bytes()
@@ -200,8 +199,8 @@ fn from_v2_response(json: &[u8]) -> Response<Full<Bytes>> {
         );
     };
     let body = if v2.is_base64_encoded {
-        base64::engine::general_purpose::STANDARD
-            .decode(v2.body.as_bytes())
+        base64_simd::STANDARD
+            .decode_to_vec(v2.body.as_bytes())
             .unwrap_or_default()
     } else {
         v2.body.into_bytes()
@@ -234,4 +233,20 @@ fn plain(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn base64_bodies_are_decoded_and_cookies_become_set_cookie() {
+        let response = from_v2_response(
+            br#"{"statusCode":201,"cookies":["a=1"],"body":"AP8=","isBase64Encoded":true}"#,
+        );
+        assert_eq!(response.status(), StatusCode::CREATED);
+        assert_eq!(response.headers()[http::header::SET_COOKIE], "a=1");
+        let body = response.into_body().collect().await.expect("body");
+        assert_eq!(&body.to_bytes()[..], &[0x00, 0xff]);
+    }
 }
