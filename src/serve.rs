@@ -103,41 +103,7 @@ fn v2_event(
     port: u16,
     n: u64,
 ) -> Vec<u8> {
-    let mut headers: Vec<(String, String)> = Vec::new();
-    let mut cookies: Vec<String> = Vec::new();
-    for (name, value) in &parts.headers {
-        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-        if name == http::header::COOKIE {
-            cookies.extend(
-                value
-                    .split(';')
-                    .map(|c| c.trim().to_owned())
-                    .filter(|c| !c.is_empty()),
-            );
-            continue;
-        }
-        // API Gateway sets these itself; a local client must not decide them either.
-        if matches!(
-            name.as_str(),
-            "x-forwarded-proto" | "x-forwarded-port" | "x-forwarded-for"
-        ) {
-            continue;
-        }
-        match headers.iter_mut().find(|(n, _)| n == name.as_str()) {
-            Some((_, existing)) => {
-                existing.push(',');
-                existing.push_str(&value);
-            }
-            None => headers.push((name.as_str().to_owned(), value)),
-        }
-    }
-    headers.push(("x-forwarded-proto".into(), "http".into()));
-    headers.push(("x-forwarded-port".into(), port.to_string()));
-    headers.push(("x-forwarded-for".into(), peer.ip().to_string()));
-    let header_map: serde_json::Map<String, serde_json::Value> = headers
-        .into_iter()
-        .map(|(n, v)| (n, serde_json::Value::String(v)))
-        .collect();
+    let (header_map, cookies) = v2_headers(&parts.headers, peer, port);
     let path = parts.uri.path();
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -175,6 +141,51 @@ fn v2_event(
         "isBase64Encoded": true,
     });
     event.to_string().into_bytes()
+}
+
+/// The v2 event's `headers` (repeats joined with commas, the forwarding headers set as API Gateway
+/// sets them) and `cookies`.
+fn v2_headers(
+    request_headers: &http::HeaderMap,
+    peer: SocketAddr,
+    port: u16,
+) -> (serde_json::Map<String, serde_json::Value>, Vec<String>) {
+    let mut headers: Vec<(String, String)> = Vec::new();
+    let mut cookies: Vec<String> = Vec::new();
+    for (name, value) in request_headers {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        if name == http::header::COOKIE {
+            cookies.extend(
+                value
+                    .split(';')
+                    .map(|c| c.trim().to_owned())
+                    .filter(|c| !c.is_empty()),
+            );
+            continue;
+        }
+        // API Gateway sets these itself; a local client must not decide them either.
+        if matches!(
+            name.as_str(),
+            "x-forwarded-proto" | "x-forwarded-port" | "x-forwarded-for"
+        ) {
+            continue;
+        }
+        match headers.iter_mut().find(|(n, _)| n == name.as_str()) {
+            Some((_, existing)) => {
+                existing.push(',');
+                existing.push_str(&value);
+            }
+            None => headers.push((name.as_str().to_owned(), value)),
+        }
+    }
+    headers.push(("x-forwarded-proto".into(), "http".into()));
+    headers.push(("x-forwarded-port".into(), port.to_string()));
+    headers.push(("x-forwarded-for".into(), peer.ip().to_string()));
+    let header_map = headers
+        .into_iter()
+        .map(|(n, v)| (n, serde_json::Value::String(v)))
+        .collect();
+    (header_map, cookies)
 }
 
 #[derive(Deserialize)]
@@ -238,6 +249,28 @@ fn plain(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn headers_join_repeats_split_cookies_and_ignore_forged_forwarding() {
+        let mut headers = http::HeaderMap::new();
+        for (name, value) in [
+            ("accept", "a"),
+            ("accept", "b"),
+            ("cookie", "x=1; y=2"),
+            ("x-forwarded-for", "203.0.113.1"),
+        ] {
+            headers.append(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+        }
+        let peer: SocketAddr = "127.0.0.1:5000".parse().expect("addr");
+        let (map, cookies) = v2_headers(&headers, peer, 8080);
+        assert_eq!(map["accept"], "a,b");
+        assert_eq!(map["x-forwarded-for"], "127.0.0.1");
+        assert_eq!(map["x-forwarded-port"], "8080");
+        assert_eq!(cookies, ["x=1", "y=2"]);
+    }
 
     #[tokio::test]
     async fn base64_bodies_are_decoded_and_cookies_become_set_cookie() {
