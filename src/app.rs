@@ -5,14 +5,15 @@ use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::cgi::CgiError;
 use crate::fastcgi::params::Site;
-use crate::fastcgi::{conn::REQUEST_ID, wire, Params};
+use crate::fastcgi::{FcgiError, Params, Request};
 use crate::http::{HttpRequest, HttpResponse};
 use crate::lambda::diagnostic::Diagnostic;
-use crate::lambda::InvocationInfo;
-use crate::lambda::{events, response};
-use crate::php_fpm::{Backend, BackendError};
-use crate::router::{Route, Router};
+use crate::lambda::events::{self, EventError};
+use crate::lambda::{response, InvocationInfo};
+use crate::php_fpm::{Backend, BackendError, FpmError};
+use crate::router::{Route, Router, Script};
 use crate::static_files::{self, StaticConfig};
 
 /// More stdout than this can never fit in a buffered Lambda response: drained, not kept.
@@ -31,6 +32,85 @@ pub struct App {
     pub timeout_margin: Duration,
 }
 
+/// Why an event got no HTTP response at all: the invocation fails (on Lambda, an `/error` post).
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The event is not an HTTP event this runtime can read.
+    #[error(transparent)]
+    Event(#[from] EventError),
+    /// php-fpm is down and could not be started again.
+    #[error(transparent)]
+    PhpFpmUnavailable(FpmError),
+}
+
+impl AppError {
+    /// The `errorType` Lambda reports for it.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            AppError::Event(e) => e.error_type(),
+            AppError::PhpFpmUnavailable(_) => "Runtime.PhpFpmUnavailable",
+        }
+    }
+}
+
+impl From<AppError> for Diagnostic {
+    fn from(error: AppError) -> Self {
+        Diagnostic::new(error.error_type(), error.to_string())
+    }
+}
+
+/// Why the script gave no response of its own.
+#[derive(Debug, thiserror::Error)]
+enum ScriptError {
+    #[error(transparent)]
+    Unavailable(FpmError),
+    #[error("the script ran past the deadline ({0:?}); worker killed")]
+    Timeout(Duration),
+    #[error(transparent)]
+    Fcgi(FcgiError),
+    #[error(
+        "the script printed {0} bytes, more than a Lambda response can carry ({limit} bytes of JSON)",
+        limit = response::BUFFERED_LIMIT
+    )]
+    TooLarge(usize),
+    #[error(transparent)]
+    Cgi(CgiError),
+}
+
+impl From<BackendError> for ScriptError {
+    fn from(error: BackendError) -> Self {
+        match error {
+            BackendError::Unavailable(e) => ScriptError::Unavailable(e),
+            BackendError::Timeout(after) => ScriptError::Timeout(after),
+            BackendError::Fcgi(e) => ScriptError::Fcgi(e),
+        }
+    }
+}
+
+impl ScriptError {
+    /// What the client gets instead: a 502 or 504, the reason logged. Without php-fpm there is no
+    /// response to give: the invocation fails.
+    fn into_response(self, request_id: &str) -> Result<HttpResponse, AppError> {
+        let status = match self {
+            ScriptError::Unavailable(e) => {
+                tracing::error!(requestId = request_id, "php-fpm is unavailable: {e}");
+                return Err(AppError::PhpFpmUnavailable(e));
+            }
+            ScriptError::Timeout(_) => "504 Gateway Timeout",
+            _ => "502 Bad Gateway",
+        };
+        tracing::error!(requestId = request_id, "{status}: {self}");
+        Ok(match self {
+            ScriptError::Timeout(_) => HttpResponse::text(504, status),
+            ScriptError::TooLarge(_) => HttpResponse::text(
+                502,
+                &format!("{status}\nThe response is too large: {self}."),
+            ),
+            _ => HttpResponse::text(502, status),
+        })
+    }
+}
+
 impl App {
     /// A Lambda event → the response JSON, or the error to post to `/error`.
     pub async fn handle_event(
@@ -38,8 +118,13 @@ impl App {
         event: &[u8],
         invocation: &InvocationInfo,
     ) -> Result<Vec<u8>, Diagnostic> {
-        let (event, body) =
-            events::parse(event).map_err(|e| Diagnostic::new(e.error_type(), e.to_string()))?;
+        self.answer(event, invocation)
+            .await
+            .map_err(Diagnostic::from)
+    }
+
+    async fn answer(&self, event: &[u8], invocation: &InvocationInfo) -> Result<Vec<u8>, AppError> {
+        let (event, body) = events::parse(event)?;
         let response = match body {
             Err(bad) => {
                 tracing::warn!(requestId = %invocation.request_id, "400 Bad Request: {bad}");
@@ -73,7 +158,7 @@ impl App {
         req: &HttpRequest,
         request_context: Option<&str>,
         invocation: &InvocationInfo,
-    ) -> Result<HttpResponse, Diagnostic> {
+    ) -> Result<HttpResponse, AppError> {
         let script = match self.router.route(&req.path, &req.query) {
             Route::Script(script) => Cow::Owned(script),
             Route::FrontController => Cow::Borrowed(&self.router.front_controller),
@@ -91,53 +176,41 @@ impl App {
                 return Ok(HttpResponse::text(400, "400 Bad Request"));
             }
         };
-        let params = Params::build(req, &script, &self.site, invocation, request_context);
-        let request = wire::encode_request(REQUEST_ID, &params.encode(), &req.body);
-        let budget = self.budget(invocation);
+        match self
+            .run_script(req, &script, request_context, invocation)
+            .await
+        {
+            Ok(response) => Ok(response),
+            Err(e) => e.into_response(&invocation.request_id),
+        }
+    }
+
+    /// Runs the script through php-fpm and reads its CGI output as the response.
+    async fn run_script(
+        &self,
+        req: &HttpRequest,
+        script: &Script,
+        request_context: Option<&str>,
+        invocation: &InvocationInfo,
+    ) -> Result<HttpResponse, ScriptError> {
+        let mut params = Params::build(req, script, &self.site);
+        params.extend(invocation.server_variables(request_context));
         let request_id = invocation.request_id.as_str();
         let on_stderr = |chunk: &[u8]| {
             for line in crate::cgi::stderr_lines(chunk) {
                 crate::logging::php_line(&line, Some(request_id));
             }
         };
-        let output = match self
+        let request = Request::new(&params, &req.body);
+        let budget = self.budget(invocation);
+        let output = self
             .backend
             .execute(&request, budget, MAX_STDOUT, on_stderr)
-            .await
-        {
-            Ok(output) => output,
-            Err(BackendError::Timeout(after)) => {
-                tracing::error!(requestId = request_id, "504 Gateway Timeout: the script ran past the deadline ({after:?}); worker killed");
-                return Ok(HttpResponse::text(504, "504 Gateway Timeout"));
-            }
-            Err(BackendError::Fcgi(e)) => {
-                tracing::error!(requestId = request_id, "502 Bad Gateway: {e}");
-                return Ok(HttpResponse::text(502, "502 Bad Gateway"));
-            }
-            Err(BackendError::Unavailable(e)) => {
-                tracing::error!(requestId = request_id, "php-fpm is unavailable: {e}");
-                return Err(Diagnostic::new("Runtime.PhpFpmUnavailable", e.to_string()));
-            }
-        };
+            .await?;
         if output.dropped > 0 {
-            let why = format!(
-                "the script printed {} bytes, more than a Lambda response can carry ({} bytes of JSON)",
-                output.stdout.len() + output.dropped,
-                response::BUFFERED_LIMIT
-            );
-            tracing::error!(requestId = request_id, "502 Bad Gateway: {why}");
-            return Ok(HttpResponse::text(
-                502,
-                &format!("502 Bad Gateway\nThe response is too large: {why}."),
-            ));
+            return Err(ScriptError::TooLarge(output.stdout.len() + output.dropped));
         }
-        match crate::cgi::parse(output.stdout) {
-            Ok(response) => Ok(response),
-            Err(e) => {
-                tracing::error!(requestId = request_id, "502 Bad Gateway: {e}");
-                Ok(HttpResponse::text(502, "502 Bad Gateway"))
-            }
-        }
+        crate::cgi::parse(output.stdout).map_err(ScriptError::Cgi)
     }
 
     /// Time the script may run: until the deadline minus the margin, or the default without a deadline.
@@ -194,5 +267,41 @@ mod tests {
         assert_eq!(budget(ms(50), s(1)), (ms(45), ms(5)));
         assert_eq!(budget(ms(0), s(1)), (ms(0), ms(0)));
         assert_eq!(budget(s(30), ms(0)), (s(30), ms(0)));
+    }
+
+    #[test]
+    fn app_errors_become_diagnostics_with_their_type() {
+        let unsupported = match events::parse(b"[1]") {
+            Err(e) => AppError::from(e),
+            Ok(_) => panic!("an array is not an HTTP event"),
+        };
+        let message = unsupported.to_string();
+        let diagnostic = Diagnostic::from(unsupported);
+        assert_eq!(diagnostic.error_type, "Runtime.UnsupportedEvent");
+        assert_eq!(diagnostic.error_message, message);
+    }
+
+    #[test]
+    fn script_failures_are_502_or_504_with_the_reason() {
+        let timeout = ScriptError::Timeout(Duration::from_secs(3))
+            .into_response("r")
+            .expect("a response");
+        assert_eq!(timeout.status, 504);
+        assert_eq!(&timeout.body[..], b"504 Gateway Timeout\n");
+        let closed = ScriptError::Fcgi(FcgiError::Closed)
+            .into_response("r")
+            .expect("a response");
+        assert_eq!(closed.status, 502);
+        let large = ScriptError::TooLarge(7_000_000)
+            .into_response("r")
+            .expect("a response");
+        assert_eq!(large.status, 502);
+        let body = String::from_utf8_lossy(&large.body);
+        assert!(
+            body.starts_with(
+                "502 Bad Gateway\nThe response is too large: the script printed 7000000 bytes"
+            ),
+            "{body}"
+        );
     }
 }

@@ -6,12 +6,15 @@
 //!   lambda::events  (source detection, event → http::HttpRequest)
 //!   router          (path × document root → script | static file | redirect | refusal)
 //!   static_files    (files answered without php-fpm)
-//!   fastcgi::params (request × route → CGI params)  ─▶ fastcgi::wire (encoding, no I/O)
+//!   fastcgi::params (request × route → CGI params, plus the invocation's variables from lambda)
+//!   fastcgi::Request (params + body)  ─▶ fastcgi::wire (encoding, no I/O)
 //!   php_fpm::Backend (kept-alive connection, deadline, recovery) ◀─▶ php_fpm::Supervisor (process)
 //!   cgi             (FastCGI stdout → http::HttpResponse; stderr → logs)
 //!   lambda::response (source × response → response JSON, size limits)
 //!                                                          │
 //!  Runtime API ◀──/response or /error───────────────────────┘
+//!  (lambda::runtime_api: each call a value built without I/O, sent on one kept-alive HTTP/1.1
+//!   connection; app::AppError becomes the /error Diagnostic)
 //!
 //!  serve: local HTTP ──▶ v2 event ──▶ the same App::handle_event ──▶ v2 JSON ──▶ HTTP
 //! ```

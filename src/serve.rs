@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use base64::Engine as _;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
@@ -104,41 +103,7 @@ fn v2_event(
     port: u16,
     n: u64,
 ) -> Vec<u8> {
-    let mut headers: Vec<(String, String)> = Vec::new();
-    let mut cookies: Vec<String> = Vec::new();
-    for (name, value) in &parts.headers {
-        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-        if name == http::header::COOKIE {
-            cookies.extend(
-                value
-                    .split(';')
-                    .map(|c| c.trim().to_owned())
-                    .filter(|c| !c.is_empty()),
-            );
-            continue;
-        }
-        // API Gateway sets these itself; a local client must not decide them either.
-        if matches!(
-            name.as_str(),
-            "x-forwarded-proto" | "x-forwarded-port" | "x-forwarded-for"
-        ) {
-            continue;
-        }
-        match headers.iter_mut().find(|(n, _)| n == name.as_str()) {
-            Some((_, existing)) => {
-                existing.push(',');
-                existing.push_str(&value);
-            }
-            None => headers.push((name.as_str().to_owned(), value)),
-        }
-    }
-    headers.push(("x-forwarded-proto".into(), "http".into()));
-    headers.push(("x-forwarded-port".into(), port.to_string()));
-    headers.push(("x-forwarded-for".into(), peer.ip().to_string()));
-    let header_map: serde_json::Map<String, serde_json::Value> = headers
-        .into_iter()
-        .map(|(n, v)| (n, serde_json::Value::String(v)))
-        .collect();
+    let (header_map, cookies) = v2_headers(&parts.headers, peer, port);
     let path = parts.uri.path();
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -172,10 +137,55 @@ fn v2_event(
             "stage": "$default",
             "timeEpoch": now,
         },
-        "body": base64::engine::general_purpose::STANDARD.encode(body),
+        "body": base64_simd::STANDARD.encode_to_string(body),
         "isBase64Encoded": true,
     });
     event.to_string().into_bytes()
+}
+
+/// The v2 event's `headers` (repeats joined with commas, the forwarding headers set as API Gateway
+/// sets them) and `cookies`.
+fn v2_headers(
+    request_headers: &http::HeaderMap,
+    peer: SocketAddr,
+    port: u16,
+) -> (serde_json::Map<String, serde_json::Value>, Vec<String>) {
+    let mut headers: Vec<(String, String)> = Vec::new();
+    let mut cookies: Vec<String> = Vec::new();
+    for (name, value) in request_headers {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        if name == http::header::COOKIE {
+            cookies.extend(
+                value
+                    .split(';')
+                    .map(|c| c.trim().to_owned())
+                    .filter(|c| !c.is_empty()),
+            );
+            continue;
+        }
+        // API Gateway sets these itself; a local client must not decide them either.
+        if matches!(
+            name.as_str(),
+            "x-forwarded-proto" | "x-forwarded-port" | "x-forwarded-for"
+        ) {
+            continue;
+        }
+        match headers.iter_mut().find(|(n, _)| n == name.as_str()) {
+            Some((_, existing)) => {
+                existing.push(',');
+                existing.push_str(&value);
+            }
+            None => headers.push((name.as_str().to_owned(), value)),
+        }
+    }
+    headers.push(("x-forwarded-proto".into(), "http".into()));
+    headers.push(("x-forwarded-port".into(), port.to_string()));
+    headers.push(("x-forwarded-for".into(), peer.ip().to_string()));
+    let header_map = headers
+        .into_iter()
+        .map(|(n, v)| (n, serde_json::Value::String(v)))
+        .collect();
+    (header_map, cookies)
 }
 
 #[derive(Deserialize)]
@@ -200,8 +210,8 @@ fn from_v2_response(json: &[u8]) -> Response<Full<Bytes>> {
         );
     };
     let body = if v2.is_base64_encoded {
-        base64::engine::general_purpose::STANDARD
-            .decode(v2.body.as_bytes())
+        base64_simd::STANDARD
+            .decode_to_vec(v2.body.as_bytes())
             .unwrap_or_default()
     } else {
         v2.body.into_bytes()
@@ -234,4 +244,42 @@ fn plain(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_join_repeats_split_cookies_and_ignore_forged_forwarding() {
+        let mut headers = http::HeaderMap::new();
+        for (name, value) in [
+            ("accept", "a"),
+            ("accept", "b"),
+            ("cookie", "x=1; y=2"),
+            ("x-forwarded-for", "203.0.113.1"),
+        ] {
+            headers.append(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+        }
+        let peer: SocketAddr = "127.0.0.1:5000".parse().expect("addr");
+        let (map, cookies) = v2_headers(&headers, peer, 8080);
+        assert_eq!(map["accept"], "a,b");
+        assert_eq!(map["x-forwarded-for"], "127.0.0.1");
+        assert_eq!(map["x-forwarded-port"], "8080");
+        assert_eq!(cookies, ["x=1", "y=2"]);
+    }
+
+    #[tokio::test]
+    async fn base64_bodies_are_decoded_and_cookies_become_set_cookie() {
+        let response = from_v2_response(
+            br#"{"statusCode":201,"cookies":["a=1"],"body":"AP8=","isBase64Encoded":true}"#,
+        );
+        assert_eq!(response.status(), StatusCode::CREATED);
+        assert_eq!(response.headers()[http::header::SET_COOKIE], "a=1");
+        let body = response.into_body().collect().await.expect("body");
+        assert_eq!(&body.to_bytes()[..], &[0x00, 0xff]);
+    }
 }

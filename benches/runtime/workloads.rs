@@ -147,13 +147,9 @@ pub fn fcgi_request(event: &[u8], app: &AppSpec) -> Result<FcgiRequest, String> 
         function_arn: FUNCTION_ARN.into(),
         trace_id: Some(TRACE_ID.into()),
     };
-    let params = Params::build(
-        &parsed.request,
-        &script,
-        &Site::new(document_root.display().to_string()),
-        &invocation,
-        parsed.request_context.as_deref(),
-    );
+    let site = Site::new(document_root.display().to_string());
+    let mut params = Params::build(&parsed.request, &script, &site);
+    params.extend(invocation.server_variables(parsed.request_context.as_deref()));
     Ok(FcgiRequest {
         params: params.encode(),
         pairs: params

@@ -28,7 +28,8 @@ fuzz_target!(|data: &[u8]| {
         function_arn: "arn:aws:lambda:us-east-1:123456789012:function:fuzz".into(),
         trace_id: Some("Root=1-fuzz".into()),
     };
-    let params = Params::build(req, &script, &site, &inv, event.request_context.as_deref());
+    let mut params = Params::build(req, &script, &site);
+    params.extend(inv.server_variables(event.request_context.as_deref()));
     for (name, value) in params.iter() {
         assert!(
             !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic()),

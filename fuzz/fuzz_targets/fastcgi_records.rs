@@ -5,7 +5,7 @@
 
 use std::sync::OnceLock;
 
-use lambda_fpm::fastcgi::{wire, Connection};
+use lambda_fpm::fastcgi::{Connection, Params, Request};
 use libfuzzer_sys::fuzz_target;
 use tokio::io::AsyncWriteExt;
 use tokio::net::UnixStream;
@@ -26,7 +26,8 @@ fuzz_target!(|data: &[u8]| {
         // Keep php-fpm's read half open to the end: our request writes never hit a closed socket.
         let (_their_read, mut their_write) = theirs.into_split();
         let mut conn = Connection::from_stream(ours);
-        let request = wire::encode_request(1, &[], b"");
+        let params = Params::default();
+        let request = Request::new(&params, b"");
         let client = async {
             let mut answers = 0;
             let mut stderr = 0usize;

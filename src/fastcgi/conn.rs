@@ -11,10 +11,8 @@ use bytes::{Buf, BufMut, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 
+use super::request::{Request, REQUEST_ID};
 use super::wire::{EndRequest, RecordHeader, RecordType, HEADER_LEN};
-
-/// The request id we use: one request at a time per connection.
-pub const REQUEST_ID: u16 = 1;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FcgiError {
@@ -97,16 +95,16 @@ impl Connection {
         Ok(())
     }
 
-    /// Sends an encoded request and reads the answer. `on_stderr` gets each STDERR record's content.
+    /// Sends the request and reads the answer. `on_stderr` gets each STDERR record's content.
     pub async fn execute(
         &mut self,
-        request: &[u8],
+        request: &Request<'_>,
         max_stdout: usize,
         mut on_stderr: impl FnMut(&[u8]),
     ) -> Result<Output, FcgiError> {
         self.refresh_if_stale().await?;
         self.stream
-            .write_all(request)
+            .write_all(&request.encode())
             .await
             .map_err(FcgiError::Write)?;
         let mut stdout = BytesMut::new();
@@ -124,24 +122,7 @@ impl Connection {
                 && self.buf.len() < HEADER_LEN + len
                 && len <= max_stdout.saturating_sub(stdout.len())
             {
-                self.buf.advance(HEADER_LEN);
-                stdout.extend_from_slice(&self.buf);
-                let mut remaining = len - self.buf.len();
-                self.buf.clear();
-                stdout.reserve(remaining);
-                while remaining > 0 {
-                    let read = self
-                        .stream
-                        .read_buf(&mut (&mut stdout).limit(remaining))
-                        .await
-                        .map_err(read_error)?;
-                    if read == 0 {
-                        return Err(FcgiError::Closed);
-                    }
-                    remaining -= read;
-                }
-                self.fill(header.padding_length as usize).await?;
-                self.buf.advance(header.padding_length as usize);
+                self.read_record_into(&header, &mut stdout).await?;
                 continue;
             }
             self.fill(HEADER_LEN + header.body_len()).await?;
@@ -153,17 +134,7 @@ impl Connection {
             }
             match header.kind {
                 Some(RecordType::Stdout) => {
-                    let room = max_stdout.saturating_sub(stdout.len());
-                    if content.len() <= room {
-                        if stdout.is_empty() {
-                            stdout = content;
-                        } else {
-                            stdout.extend_from_slice(&content);
-                        }
-                    } else {
-                        stdout.extend_from_slice(&content[..room]);
-                        dropped += content.len() - room;
-                    }
+                    dropped += keep_stdout(&mut stdout, content, max_stdout);
                 }
                 Some(RecordType::Stderr) => on_stderr(&content),
                 Some(RecordType::EndRequest) => {
@@ -178,6 +149,34 @@ impl Connection {
                 _ => {}
             }
         }
+    }
+
+    /// Reads the record whose header is at the front of the buffer: what is buffered, then the rest
+    /// straight from the socket into `out`, then its padding.
+    async fn read_record_into(
+        &mut self,
+        header: &RecordHeader,
+        out: &mut BytesMut,
+    ) -> Result<(), FcgiError> {
+        self.buf.advance(HEADER_LEN);
+        out.extend_from_slice(&self.buf);
+        let mut remaining = header.content_length as usize - self.buf.len();
+        self.buf.clear();
+        out.reserve(remaining);
+        while remaining > 0 {
+            let read = self
+                .stream
+                .read_buf(&mut out.limit(remaining))
+                .await
+                .map_err(read_error)?;
+            if read == 0 {
+                return Err(FcgiError::Closed);
+            }
+            remaining -= read;
+        }
+        self.fill(header.padding_length as usize).await?;
+        self.buf.advance(header.padding_length as usize);
+        Ok(())
     }
 
     async fn fill_header(&mut self) -> Result<RecordHeader, FcgiError> {
@@ -205,6 +204,23 @@ impl Connection {
     }
 }
 
+/// Appends a STDOUT record's content up to the cap; returns how many bytes past it were dropped.
+fn keep_stdout(stdout: &mut BytesMut, content: BytesMut, max_stdout: usize) -> usize {
+    let room = max_stdout.saturating_sub(stdout.len());
+    if content.len() > room {
+        stdout.extend_from_slice(&content[..room]);
+        content.len() - room
+    } else {
+        if stdout.is_empty() {
+            // The first record becomes the output as it is: no copy.
+            *stdout = content;
+        } else {
+            stdout.extend_from_slice(&content);
+        }
+        0
+    }
+}
+
 /// A reset or broken connection means the worker went away mid-response: say so, like a clean EOF.
 fn read_error(e: io::Error) -> FcgiError {
     match e.kind() {
@@ -212,5 +228,20 @@ fn read_error(e: io::Error) -> FcgiError {
         | io::ErrorKind::ConnectionAborted
         | io::ErrorKind::BrokenPipe => FcgiError::Closed,
         _ => FcgiError::Read(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stdout_is_kept_up_to_the_cap_and_the_rest_counted() {
+        let mut stdout = BytesMut::new();
+        assert_eq!(keep_stdout(&mut stdout, BytesMut::from(&b"abc"[..]), 5), 0);
+        assert_eq!(keep_stdout(&mut stdout, BytesMut::from(&b"defg"[..]), 5), 2);
+        assert_eq!(&stdout[..], b"abcde");
+        assert_eq!(keep_stdout(&mut stdout, BytesMut::from(&b"h"[..]), 5), 1);
+        assert_eq!(&stdout[..], b"abcde");
     }
 }

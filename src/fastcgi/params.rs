@@ -1,6 +1,7 @@
-//! CGI params from (request, route, site, invocation): what PHP sees in `$_SERVER`. Pure.
+//! CGI params from (request, route, site): what PHP sees in `$_SERVER`. Pure.
 //!
-//! Server variables come only from the event source and our own configuration. Client headers become
+//! Server variables come only from the request's source, our own configuration and what the caller
+//! adds for its platform (see [`Params::add`]). Client headers become
 //! `HTTP_*` and nothing else: a header whose name has `_` or any non-token byte is dropped (so
 //! `X_Forwarded_For` cannot shadow `X-Forwarded-For`), and `Proxy` never becomes `HTTP_PROXY` (httpoxy).
 
@@ -9,7 +10,6 @@ use std::borrow::Cow;
 use percent_encoding::{percent_encode, AsciiSet, CONTROLS};
 
 use crate::http::{is_token_byte, HttpRequest};
-use crate::lambda::InvocationInfo;
 use crate::router::Script;
 
 /// Site-wide values that do not change per request.
@@ -46,14 +46,16 @@ const URI_UNSAFE: &AsciiSet = &CONTROLS
     .add(b'|')
     .add(b'}');
 
+impl<V: Into<Vec<u8>>> Extend<(&'static str, V)> for Params {
+    fn extend<I: IntoIterator<Item = (&'static str, V)>>(&mut self, vars: I) {
+        for (name, value) in vars {
+            self.add(name, value);
+        }
+    }
+}
+
 impl Params {
-    pub fn build(
-        req: &HttpRequest,
-        script: &Script,
-        site: &Site,
-        invocation: &InvocationInfo,
-        request_context: Option<&str>,
-    ) -> Self {
+    pub fn build(req: &HttpRequest, script: &Script, site: &Site) -> Self {
         let mut p = Params(Vec::with_capacity(32 + req.headers.len()));
         let forwarded_proto = req
             .header_str("x-forwarded-proto")
@@ -114,15 +116,13 @@ impl Params {
             p.add("CONTENT_LENGTH", req.body.len().to_string());
         }
         p.add_headers(req);
-        p.add("LAMBDA_INVOCATION_CONTEXT", invocation_context(invocation));
-        p.add("LAMBDA_REQUEST_CONTEXT", request_context.unwrap_or("{}"));
-        if let Some(trace) = &invocation.trace_id {
-            p.add("_X_AMZN_TRACE_ID", trace.as_bytes());
-        }
         p
     }
 
-    fn add(&mut self, name: &'static str, value: impl Into<Vec<u8>>) {
+    /// Appends a server variable. Besides the CGI variables `build` adds, callers add what only their
+    /// platform knows (on Lambda, the invocation's context); the names are the caller's constants,
+    /// never client input, so they cannot pose as `HTTP_*`.
+    pub fn add(&mut self, name: &'static str, value: impl Into<Vec<u8>>) {
         self.0.push((Cow::Borrowed(name), value.into()));
     }
 
@@ -228,26 +228,6 @@ fn server_name(host: &[u8]) -> Vec<u8> {
     }
 }
 
-fn invocation_context(inv: &InvocationInfo) -> Vec<u8> {
-    /// Serialized straight from borrowed fields (no `serde_json::Value` tree per invocation); the keys
-    /// keep the order Bref's apps see.
-    #[derive(serde::Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Context<'a> {
-        aws_request_id: &'a str,
-        deadline_ms: Option<u64>,
-        invoked_function_arn: &'a str,
-        trace_id: Option<&'a str>,
-    }
-    serde_json::to_vec(&Context {
-        aws_request_id: &inv.request_id,
-        deadline_ms: inv.deadline_ms,
-        invoked_function_arn: &inv.function_arn,
-        trace_id: inv.trace_id.as_deref(),
-    })
-    .unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,19 +255,7 @@ mod tests {
             name: "/index.php".into(),
             path_info: None,
         };
-        let inv = InvocationInfo {
-            request_id: "id-1".into(),
-            deadline_ms: Some(5),
-            function_arn: "arn".into(),
-            trace_id: Some("Root=1".into()),
-        };
-        Params::build(
-            req,
-            &script,
-            &Site::new("/var/task/public".into()),
-            &inv,
-            Some(r#"{"stage":"$default"}"#),
-        )
+        Params::build(req, &script, &Site::new("/var/task/public".into()))
     }
 
     fn get<'a>(p: &'a Params, name: &str) -> Option<&'a str> {
@@ -311,18 +279,19 @@ mod tests {
         assert_eq!(get(&p, "PATH_INFO"), None);
         assert_eq!(get(&p, "CONTENT_TYPE"), None);
         assert_eq!(get(&p, "CONTENT_LENGTH"), None);
-        assert_eq!(get(&p, "_X_AMZN_TRACE_ID"), Some("Root=1"));
         assert!(get(&p, "SERVER_SOFTWARE").is_some_and(|s| s.starts_with("lambda-fpm/")));
-        let ctx: serde_json::Value =
-            serde_json::from_slice(p.get("LAMBDA_INVOCATION_CONTEXT").expect("ctx")).expect("json");
-        assert_eq!(ctx["awsRequestId"], "id-1");
+    }
+
+    #[test]
+    fn callers_add_their_platform_variables_last() {
+        let mut p = build(&request(&[("Accept", "a")]));
+        p.extend([("PLATFORM_A", "1"), ("PLATFORM_B", "2")]);
+        let names: Vec<&str> = p.iter().map(|(n, _)| n).collect();
         assert_eq!(
-            get(&p, "LAMBDA_INVOCATION_CONTEXT"),
-            Some(
-                r#"{"awsRequestId":"id-1","deadlineMs":5,"invokedFunctionArn":"arn","traceId":"Root=1"}"#
-            )
+            names[names.len() - 3..],
+            ["HTTP_ACCEPT", "PLATFORM_A", "PLATFORM_B"]
         );
-        assert_eq!(ctx["deadlineMs"], 5);
+        assert_eq!(get(&p, "PLATFORM_B"), Some("2"));
     }
 
     #[test]

@@ -15,3 +15,84 @@ pub struct InvocationInfo {
     pub function_arn: String,
     pub trace_id: Option<String>,
 }
+
+impl InvocationInfo {
+    /// What PHP learns about the invocation, as server variables: `LAMBDA_INVOCATION_CONTEXT` (the
+    /// invocation as JSON, the keys Bref's apps read), `LAMBDA_REQUEST_CONTEXT` (the event's
+    /// `requestContext` as sent, `{}` without one) and `_X_AMZN_TRACE_ID` (X-Ray's trace header).
+    pub fn server_variables(
+        &self,
+        request_context: Option<&str>,
+    ) -> impl Iterator<Item = (&'static str, Vec<u8>)> {
+        let request_context = request_context.unwrap_or("{}").as_bytes().to_vec();
+        let trace = self.trace_id.as_ref().map(|t| t.as_bytes().to_vec());
+        [
+            Some(("LAMBDA_INVOCATION_CONTEXT", self.context_json())),
+            Some(("LAMBDA_REQUEST_CONTEXT", request_context)),
+            trace.map(|t| ("_X_AMZN_TRACE_ID", t)),
+        ]
+        .into_iter()
+        .flatten()
+    }
+
+    fn context_json(&self) -> Vec<u8> {
+        /// Serialized straight from borrowed fields (no `serde_json::Value` tree per invocation); the
+        /// keys keep the order Bref's apps see.
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Context<'a> {
+            aws_request_id: &'a str,
+            deadline_ms: Option<u64>,
+            invoked_function_arn: &'a str,
+            trace_id: Option<&'a str>,
+        }
+        serde_json::to_vec(&Context {
+            aws_request_id: &self.request_id,
+            deadline_ms: self.deadline_ms,
+            invoked_function_arn: &self.function_arn,
+            trace_id: self.trace_id.as_deref(),
+        })
+        .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn php_gets_the_invocation_the_request_context_and_the_trace() {
+        let info = InvocationInfo {
+            request_id: "id-1".into(),
+            deadline_ms: Some(5),
+            function_arn: "arn".into(),
+            trace_id: Some("Root=1".into()),
+        };
+        let vars: Vec<(&str, String)> = info
+            .server_variables(Some(r#"{"stage":"$default"}"#))
+            .map(|(n, v)| (n, String::from_utf8(v).expect("utf8")))
+            .collect();
+        assert_eq!(
+            vars,
+            [
+                (
+                    "LAMBDA_INVOCATION_CONTEXT",
+                    r#"{"awsRequestId":"id-1","deadlineMs":5,"invokedFunctionArn":"arn","traceId":"Root=1"}"#
+                        .to_owned()
+                ),
+                ("LAMBDA_REQUEST_CONTEXT", r#"{"stage":"$default"}"#.to_owned()),
+                ("_X_AMZN_TRACE_ID", "Root=1".to_owned()),
+            ]
+        );
+        let bare = InvocationInfo::default();
+        let names: Vec<&str> = bare.server_variables(None).map(|(n, _)| n).collect();
+        assert_eq!(
+            names,
+            ["LAMBDA_INVOCATION_CONTEXT", "LAMBDA_REQUEST_CONTEXT"]
+        );
+        assert_eq!(
+            bare.server_variables(None).nth(1).map(|(_, v)| v),
+            Some(b"{}".to_vec())
+        );
+    }
+}

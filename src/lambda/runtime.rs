@@ -41,7 +41,7 @@ where
                 failures = 0;
                 next
             }
-            // The Runtime API answers 500 when the runtime must exit (FACTS §1).
+            // The Runtime API answers /next with 500 when the runtime must exit.
             Err(
                 e @ ApiError::Status {
                     status: StatusCode::INTERNAL_SERVER_ERROR,

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 
 use super::supervisor::{self, FpmError, Supervisor};
-use crate::fastcgi::{Connection, FcgiError, Output};
+use crate::fastcgi::{Connection, FcgiError, Output, Request};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
@@ -64,7 +64,7 @@ impl Backend {
     /// Runs one FastCGI request within `timeout`.
     pub async fn execute(
         &self,
-        request: &[u8],
+        request: &Request<'_>,
         timeout: Duration,
         max_stdout: usize,
         on_stderr: impl FnMut(&[u8]),
@@ -86,7 +86,7 @@ impl Backend {
     async fn execute_in(
         &self,
         slot: usize,
-        request: &[u8],
+        request: &Request<'_>,
         timeout: Duration,
         max_stdout: usize,
         on_stderr: impl FnMut(&[u8]),

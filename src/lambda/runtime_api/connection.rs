@@ -1,0 +1,406 @@
+//! One kept-alive HTTP/1.1 connection to the Runtime API: writes an [`ApiRequest`] and reads the answer
+//! on the same task: the head parsed by httparse, the body read by length, chunked or up to the end of
+//! the connection. Not hyper's client, which runs each connection in its own task and collects large
+//! bodies from many chunks (docs/design.md has the numbers).
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use http::header::{self, HeaderName, HeaderValue};
+use http::{HeaderMap, StatusCode};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::requests::ApiRequest;
+use super::ApiError;
+
+/// Bodies larger than this are read into their own buffer rather than the connection's.
+const LARGE_BODY: usize = 64 * 1024;
+
+/// Request bodies up to this size leave in the same write as the head; larger ones are not copied.
+const SMALL_REQUEST_BODY: usize = 16 * 1024;
+
+/// Most a response head may take (the Runtime API's are a few hundred bytes; client context can be
+/// larger).
+const MAX_HEAD: usize = 1024 * 1024;
+
+/// Header lines a response head may carry: the Runtime API sends about ten.
+const MAX_HEADERS: usize = 64;
+
+/// Most a response body may take. Events are at most 6 MB; anything far larger is a broken length,
+/// refused before it is allocated.
+const MAX_BODY: usize = 64 * 1024 * 1024;
+
+/// The Runtime API's answer to one request.
+#[derive(Debug)]
+pub struct ApiResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+/// The socket, what has been read from it but not yet used, and the buffer requests are written from.
+pub struct ApiConnection {
+    stream: TcpStream,
+    host: String,
+    buf: BytesMut,
+    out: Vec<u8>,
+    reusable: bool,
+}
+
+/// How the response body is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    Chunked,
+    Length(usize),
+    Empty,
+    UntilClose,
+}
+
+impl ApiConnection {
+    pub async fn connect(authority: &str) -> Result<Self, ApiError> {
+        let stream = TcpStream::connect(authority)
+            .await
+            .map_err(|source| ApiError::Connect {
+                authority: authority.to_owned(),
+                source,
+            })?;
+        let _ = stream.set_nodelay(true);
+        Ok(Self {
+            stream,
+            host: authority.to_owned(),
+            buf: BytesMut::with_capacity(16 * 1024),
+            out: Vec::with_capacity(1024),
+            reusable: true,
+        })
+    }
+
+    /// Whether the last exchange completed and the API did not ask to close the connection.
+    pub fn is_reusable(&self) -> bool {
+        self.reusable
+    }
+
+    /// Writes one request and reads its response.
+    pub async fn exchange(&mut self, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+        self.reusable = false;
+        self.send(request).await?;
+        let head = loop {
+            if let Some(head) = parse_head(&self.buf)? {
+                break head;
+            }
+            if self.buf.len() > MAX_HEAD {
+                return Err(ApiError::Protocol("the response head is too large".into()));
+            }
+            self.read_more().await?;
+        };
+        self.buf.advance(head.len);
+        let framing = framing(head.status, &head.headers)?;
+        let body = match framing {
+            Framing::Chunked => self.read_chunked().await?,
+            Framing::Length(length) => self.read_exact(length).await?,
+            Framing::Empty => Bytes::new(),
+            Framing::UntilClose => self.read_to_end().await?,
+        };
+        self.reusable = head.keep_alive && framing != Framing::UntilClose;
+        Ok(ApiResponse {
+            status: head.status,
+            headers: head.headers,
+            body,
+        })
+    }
+
+    async fn send(&mut self, request: &ApiRequest) -> Result<(), ApiError> {
+        self.out.clear();
+        request.write_head(&self.host, &mut self.out);
+        let mut rest = &request.body[..];
+        if rest.len() <= SMALL_REQUEST_BODY {
+            self.out.extend_from_slice(rest);
+            rest = &[];
+        }
+        self.stream
+            .write_all(&self.out)
+            .await
+            .map_err(ApiError::Io)?;
+        if !rest.is_empty() {
+            self.stream.write_all(rest).await.map_err(ApiError::Io)?;
+        }
+        Ok(())
+    }
+
+    /// Reads at least one more byte into the buffer.
+    async fn read_more(&mut self) -> Result<(), ApiError> {
+        self.buf.reserve(16 * 1024);
+        match self.stream.read_buf(&mut self.buf).await {
+            Ok(0) => Err(ApiError::Closed),
+            Ok(_) => Ok(()),
+            Err(e) => Err(ApiError::Io(e)),
+        }
+    }
+
+    async fn read_exact(&mut self, length: usize) -> Result<Bytes, ApiError> {
+        if length > MAX_BODY {
+            return Err(ApiError::Protocol(format!(
+                "a body of {length} bytes is larger than any the Runtime API sends"
+            )));
+        }
+        if length > LARGE_BODY && self.buf.len() < length {
+            // A large body gets its own allocation, read straight from the socket: freed with the
+            // event, instead of growing the connection's buffer for good.
+            let mut body = BytesMut::with_capacity(length);
+            body.extend_from_slice(&self.buf);
+            self.buf.clear();
+            while body.len() < length {
+                let remaining = length - body.len();
+                match self
+                    .stream
+                    .read_buf(&mut (&mut body).limit(remaining))
+                    .await
+                {
+                    Ok(0) => return Err(ApiError::Closed),
+                    Ok(_) => {}
+                    Err(e) => return Err(ApiError::Io(e)),
+                }
+            }
+            return Ok(body.freeze());
+        }
+        if self.buf.len() < length {
+            self.buf.reserve(length - self.buf.len());
+            while self.buf.len() < length {
+                self.read_more().await?;
+            }
+        }
+        // Copied out (it is small), so the connection's buffer is never shared and never moves: a
+        // long-lived buffer reallocated on every call would land on top of the heap and keep the
+        // memory freed below it from being returned to the system.
+        let body = Bytes::copy_from_slice(&self.buf[..length]);
+        self.buf.advance(length);
+        Ok(body)
+    }
+
+    async fn read_chunked(&mut self) -> Result<Bytes, ApiError> {
+        let mut body = BytesMut::new();
+        loop {
+            let (line_len, size) = loop {
+                match httparse::parse_chunk_size(&self.buf) {
+                    Ok(httparse::Status::Complete(parsed)) => break parsed,
+                    Ok(httparse::Status::Partial) if self.buf.len() <= MAX_HEAD => {
+                        self.read_more().await?;
+                    }
+                    _ => return Err(ApiError::Protocol("invalid chunk size line".into())),
+                }
+            };
+            self.buf.advance(line_len);
+            if size == 0 {
+                self.skip_trailers().await?;
+                return Ok(body.freeze());
+            }
+            let size = usize::try_from(size)
+                .ok()
+                .filter(|size| body.len().saturating_add(*size) <= MAX_BODY)
+                .ok_or_else(|| ApiError::Protocol("the chunked body is too large".into()))?;
+            let chunk = self.read_exact(size + 2).await?;
+            if !chunk.ends_with(b"\r\n") {
+                return Err(ApiError::Protocol("a chunk does not end with CRLF".into()));
+            }
+            body.extend_from_slice(&chunk[..size]);
+        }
+    }
+
+    /// Trailers after the last chunk, if any, end with an empty line; none of them matter here.
+    async fn skip_trailers(&mut self) -> Result<(), ApiError> {
+        loop {
+            let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+            let parsed = match httparse::parse_headers(&self.buf, &mut slots) {
+                Ok(httparse::Status::Complete((len, _))) => Some(len),
+                Ok(httparse::Status::Partial) if self.buf.len() <= MAX_HEAD => None,
+                _ => return Err(ApiError::Protocol("invalid trailers".into())),
+            };
+            match parsed {
+                Some(len) => {
+                    self.buf.advance(len);
+                    return Ok(());
+                }
+                None => self.read_more().await?,
+            }
+        }
+    }
+
+    /// A body without a length runs to the end of the connection.
+    async fn read_to_end(&mut self) -> Result<Bytes, ApiError> {
+        while self.buf.len() <= MAX_BODY {
+            match self.stream.read_buf(&mut self.buf).await {
+                Ok(0) => return Ok(self.buf.split().freeze()),
+                Ok(_) => {}
+                Err(e) => return Err(ApiError::Io(e)),
+            }
+        }
+        Err(ApiError::Protocol("the body is too large".into()))
+    }
+}
+
+/// What a response head says: the status, the headers, how many bytes it took, and whether the
+/// connection stays open after the body.
+#[derive(Debug)]
+struct Head {
+    status: StatusCode,
+    headers: HeaderMap,
+    len: usize,
+    keep_alive: bool,
+}
+
+/// Parses a response head at the start of `buf` with httparse: `None` while incomplete.
+fn parse_head(buf: &[u8]) -> Result<Option<Head>, ApiError> {
+    let bad = |what: &dyn std::fmt::Display| {
+        ApiError::Protocol(format!("malformed response head: {what}"))
+    };
+    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut slots);
+    let len = match response.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(e) => return Err(bad(&e)),
+    };
+    let status = response
+        .code
+        .and_then(|code| StatusCode::from_u16(code).ok())
+        .ok_or_else(|| bad(&"invalid status code"))?;
+    let mut headers = HeaderMap::with_capacity(response.headers.len());
+    for h in response.headers.iter() {
+        let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|e| bad(&e))?;
+        let value = HeaderValue::from_bytes(h.value).map_err(|e| bad(&e))?;
+        headers.append(name, value);
+    }
+    // HTTP/1.1 keeps the connection unless told to close it; HTTP/1.0 closes it unless told to keep it.
+    let connection = headers
+        .get(header::CONNECTION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let keep_alive = if response.version == Some(0) {
+        connection.eq_ignore_ascii_case("keep-alive")
+    } else {
+        !connection.eq_ignore_ascii_case("close")
+    };
+    Ok(Some(Head {
+        status,
+        headers,
+        len,
+        keep_alive,
+    }))
+}
+
+/// How the body that follows a response head is delimited.
+fn framing(status: StatusCode, headers: &HeaderMap) -> Result<Framing, ApiError> {
+    let chunked = headers
+        .get(header::TRANSFER_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
+    let length = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().parse::<usize>())
+        .transpose()
+        .map_err(|_| ApiError::Protocol("invalid Content-Length".into()))?;
+    Ok(if chunked {
+        Framing::Chunked
+    } else if let Some(length) = length {
+        Framing::Length(length)
+    } else if status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+        || status.is_informational()
+    {
+        Framing::Empty
+    } else {
+        Framing::UntilClose
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(text: &[u8]) -> Head {
+        parse_head(text).expect("valid").expect("complete")
+    }
+
+    #[test]
+    fn response_heads_parse_only_when_complete() {
+        assert!(matches!(
+            parse_head(b"HTTP/1.1 200 OK\r\nA: b\r\n"),
+            Ok(None)
+        ));
+        let h = head(b"HTTP/1.1 202 Accepted\r\nX-A: 1\r\nx-a: 2\r\n\r\nbody");
+        assert_eq!(h.status, StatusCode::ACCEPTED);
+        assert_eq!(h.headers.get_all("x-a").iter().count(), 2);
+        assert_eq!(h.len, 41);
+        assert!(h.keep_alive);
+        assert!(parse_head(b"SMTP 220 hi\r\n\r\n").is_err());
+        assert!(parse_head(b"HTTP/1.1 2x0 OK\r\n\r\n").is_err());
+        assert!(parse_head(b"HTTP/1.1 200 OK\r\nno colon\r\n\r\n").is_err());
+        assert!(parse_head(b"HTTP/1.1 200 OK\r\nA: \x01\r\n\r\n").is_err());
+    }
+
+    #[test]
+    fn too_many_headers_is_an_error_not_a_panic() {
+        let mut text = b"HTTP/1.1 200 OK\r\n".to_vec();
+        for i in 0..=MAX_HEADERS {
+            text.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
+        }
+        text.extend_from_slice(b"\r\n");
+        assert!(parse_head(&text).is_err());
+    }
+
+    #[test]
+    fn connections_close_as_the_version_and_header_say() {
+        assert!(!head(b"HTTP/1.1 200 OK\r\nConnection: Close\r\n\r\n").keep_alive);
+        assert!(!head(b"HTTP/1.0 200 OK\r\n\r\n").keep_alive);
+        assert!(head(b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n\r\n").keep_alive);
+    }
+
+    #[test]
+    fn bodies_are_framed_by_encoding_length_or_status() {
+        let framed = |text: &[u8]| {
+            let h = head(text);
+            framing(h.status, &h.headers)
+        };
+        assert_eq!(
+            framed(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n")
+                .expect("ok"),
+            Framing::Chunked
+        );
+        assert_eq!(
+            framed(b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n").expect("ok"),
+            Framing::Length(12)
+        );
+        assert_eq!(
+            framed(b"HTTP/1.1 204 No Content\r\n\r\n").expect("ok"),
+            Framing::Empty
+        );
+        assert_eq!(
+            framed(b"HTTP/1.1 200 OK\r\n\r\n").expect("ok"),
+            Framing::UntilClose
+        );
+        assert!(framed(b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n").is_err());
+    }
+
+    #[tokio::test]
+    async fn a_broken_length_is_refused_before_it_is_allocated() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr").to_string();
+        let server = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.expect("accept");
+            let mut buf = vec![0u8; 4096];
+            let _ = stream.read(&mut buf).await.expect("read");
+            stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999\r\n\r\n")
+                .await
+                .expect("write");
+        });
+        let endpoint = super::super::Endpoint::parse(&addr).expect("endpoint");
+        let mut conn = ApiConnection::connect(&addr).await.expect("connect");
+        let result = conn.exchange(&endpoint.next_request()).await;
+        assert!(matches!(result, Err(ApiError::Protocol(_))), "{result:?}");
+        assert!(!conn.is_reusable());
+        server.await.expect("server");
+    }
+}
