@@ -29,7 +29,7 @@ pub struct App {
     /// Used when the invocation has no usable deadline (`serve`, emulators that send a constant).
     pub default_timeout: Duration,
     /// Kept free before the deadline to answer 504 before Lambda kills the sandbox.
-    pub timeout_margin: Duration,
+    pub timeout_margin: TimeoutMargin,
 }
 
 /// Why an event got no HTTP response at all: the invocation fails (on Lambda, an `/error` post).
@@ -224,13 +224,12 @@ impl App {
                     .map(|d| d.as_millis() as u64)
                     .unwrap_or(0);
                 let remaining = Duration::from_millis(deadline.saturating_sub(now));
-                let (budget, margin) = budget(remaining, self.timeout_margin);
-                if margin < self.timeout_margin
-                    && !SHORT_TIMEOUT_WARNED.swap(true, Ordering::Relaxed)
-                {
+                let (budget, margin) = self.timeout_margin.budget(remaining);
+                let scaled =
+                    matches!(self.timeout_margin, TimeoutMargin::Scaled(cap) if margin < cap);
+                if scaled && !SHORT_TIMEOUT_WARNED.swap(true, Ordering::Relaxed) {
                     tracing::warn!(
-                        "the invocation had {remaining:?} left: too little for the {:?} timeout margin, which is scaled to {margin:?} (a tenth of the time left); raise the function timeout or lower LAMBDA_FPM_TIMEOUT_MARGIN_MS",
-                        self.timeout_margin
+                        "the invocation had {remaining:?} left: too little for the default 1s timeout margin, which is scaled to {margin:?} (a tenth of the time left); a longer function timeout leaves PHP more time"
                     );
                 }
                 budget
@@ -243,13 +242,27 @@ impl App {
 /// Said once per process: a short function timeout is a set-up matter, not a per-request one.
 static SHORT_TIMEOUT_WARNED: AtomicBool = AtomicBool::new(false);
 
-/// (time the script may run, margin kept) for `remaining` until the deadline. The margin is the
-/// configured one, but at most a tenth of the time left: a fixed 1 s margin would leave a 1 s function
-/// no time at all (every request a 504), while killing the worker and posting the 504 takes
-/// milliseconds. Pure.
-fn budget(remaining: Duration, margin_cap: Duration) -> (Duration, Duration) {
-    let margin = margin_cap.min(remaining / 10);
-    (remaining.saturating_sub(margin), margin)
+/// How long before the deadline the runtime answers 504 and kills the worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeoutMargin {
+    /// The default: up to this much, but at most a tenth of the time left.
+    Scaled(Duration),
+    /// `LAMBDA_FPM_TIMEOUT_MARGIN_MS`, as the user set it.
+    Fixed(Duration),
+}
+
+impl TimeoutMargin {
+    /// (time the script may run, margin kept) for `remaining` until the deadline. The default 1 s
+    /// margin would leave a function with a 1 s timeout no time at all (every request a 504), while
+    /// killing the worker and posting the 504 takes milliseconds: it shrinks to a tenth of the time
+    /// left. A margin the user chose is theirs. Pure.
+    pub fn budget(self, remaining: Duration) -> (Duration, Duration) {
+        let margin = match self {
+            TimeoutMargin::Scaled(cap) => cap.min(remaining / 10),
+            TimeoutMargin::Fixed(margin) => margin,
+        };
+        (remaining.saturating_sub(margin), margin)
+    }
 }
 
 #[cfg(test)]
@@ -260,13 +273,17 @@ mod tests {
     fn the_margin_scales_with_the_time_left() {
         let ms = Duration::from_millis;
         let s = Duration::from_secs;
+        let budget = |remaining, cap| TimeoutMargin::Scaled(cap).budget(remaining);
         assert_eq!(budget(s(30), s(1)), (s(29), s(1)));
         assert_eq!(budget(s(10), s(1)), (s(9), s(1)));
         assert_eq!(budget(s(2), s(1)), (ms(1800), ms(200)));
         assert_eq!(budget(s(1), s(1)), (ms(900), ms(100)));
         assert_eq!(budget(ms(50), s(1)), (ms(45), ms(5)));
         assert_eq!(budget(ms(0), s(1)), (ms(0), ms(0)));
-        assert_eq!(budget(s(30), ms(0)), (s(30), ms(0)));
+        // A margin the user set is kept as it is.
+        let fixed = TimeoutMargin::Fixed(ms(2500));
+        assert_eq!(fixed.budget(s(4)), (ms(1500), ms(2500)));
+        assert_eq!(fixed.budget(s(2)), (ms(0), ms(2500)));
     }
 
     #[test]

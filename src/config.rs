@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use tracing::Level;
 
+use crate::app::TimeoutMargin;
 use crate::cli::{Cli, Command, DEFAULT_HANDLERS};
 use crate::lambda::runtime_api::Endpoint;
 use crate::logging::{parse_level, LogFormat};
@@ -64,7 +65,7 @@ pub struct Config {
     /// Honour `.htaccess` files that deny a whole directory as if listed in `deny`.
     pub htaccess: bool,
     pub static_cache_control: Option<String>,
-    pub timeout_margin: Duration,
+    pub timeout_margin: TimeoutMargin,
     pub default_timeout: Duration,
     pub start_timeout: Duration,
     /// Concurrent invocation loops (= php-fpm workers).
@@ -210,7 +211,10 @@ fn settings(cli: &Cli, env: &Env, mode: Mode) -> Result<Config, ConfigError> {
             "a header value such as `public, max-age=86400`",
             header_value,
         )?,
-        timeout_margin: env.millis("LAMBDA_FPM_TIMEOUT_MARGIN_MS", 1000, 0)?,
+        timeout_margin: match env.get("LAMBDA_FPM_TIMEOUT_MARGIN_MS") {
+            None => TimeoutMargin::Scaled(Duration::from_secs(1)),
+            Some(_) => TimeoutMargin::Fixed(env.millis("LAMBDA_FPM_TIMEOUT_MARGIN_MS", 1000, 0)?),
+        },
         default_timeout: env.millis("LAMBDA_FPM_TIMEOUT_MS", 30_000, 1)?,
         start_timeout: env.millis("LAMBDA_FPM_START_TIMEOUT_MS", 8000, 1)?,
         concurrency: concurrency(env)?,

@@ -80,7 +80,10 @@ fn lambda_defaults() {
     assert!(c.deny.is_empty());
     assert!(c.htaccess, "LAMBDA_FPM_HTACCESS defaults to on");
     assert_eq!(c.static_cache_control, None);
-    assert_eq!(c.timeout_margin, Duration::from_millis(1000));
+    assert_eq!(
+        c.timeout_margin,
+        TimeoutMargin::Scaled(Duration::from_millis(1000))
+    );
     assert_eq!(c.default_timeout, Duration::from_millis(30_000));
     assert_eq!(c.start_timeout, Duration::from_millis(8000));
     assert_eq!(c.concurrency, 1);
@@ -128,7 +131,7 @@ fn lambda_settings_from_the_environment() {
         c.static_cache_control.as_deref(),
         Some("public, max-age=60")
     );
-    assert_eq!(c.timeout_margin, Duration::ZERO);
+    assert_eq!(c.timeout_margin, TimeoutMargin::Fixed(Duration::ZERO));
     assert_eq!(c.default_timeout, Duration::from_millis(5000));
     assert_eq!(c.start_timeout, Duration::from_millis(250));
     assert_eq!(c.tmp, PathBuf::from("/scratch"));

@@ -33,7 +33,7 @@ fn lambda_config(dir: &Path) -> Config {
         deny: Vec::new(),
         htaccess: true,
         static_cache_control: None,
-        timeout_margin: Duration::from_millis(1000),
+        timeout_margin: crate::app::TimeoutMargin::Scaled(Duration::from_millis(1000)),
         default_timeout: Duration::from_millis(30_000),
         start_timeout: Duration::from_millis(8000),
         concurrency: 3,
