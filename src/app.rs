@@ -8,10 +8,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::cgi::CgiError;
 use crate::fastcgi::params::Site;
 use crate::fastcgi::{FcgiError, Params, Request};
-use crate::http::{HttpRequest, HttpResponse};
 use crate::lambda::diagnostic::Diagnostic;
 use crate::lambda::events::{self, EventError};
 use crate::lambda::{response, InvocationInfo};
+use crate::message::{HttpRequest, HttpResponse};
 use crate::php_fpm::{Backend, BackendError, FpmError};
 use crate::router::{Route, Router, Script};
 use crate::static_files::{self, StaticConfig};
@@ -162,7 +162,9 @@ impl App {
         let script = match self.router.route(&req.path, &req.query) {
             Route::Script(script) => Cow::Owned(script),
             Route::FrontController => Cow::Borrowed(&self.router.front_controller),
-            Route::Static(path) => return Ok(static_files::serve(&path, req, &self.static_config)),
+            Route::Static(path) => {
+                return Ok(static_files::respond(&path, req, &self.static_config))
+            }
             Route::Redirect(location) => {
                 return Ok(HttpResponse::text(301, "301 Moved Permanently")
                     .with_header("Location", location))

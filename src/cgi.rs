@@ -5,7 +5,7 @@
 
 use bytes::BytesMut;
 
-use crate::http::{is_token_byte, Header, HttpResponse};
+use crate::message::{is_token_byte, Header, HttpResponse};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CgiError {

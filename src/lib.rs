@@ -3,13 +3,13 @@
 //! ```text
 //!  Runtime API ──/next──▶ lambda::runtime ──event bytes──▶ app::App::handle_event
 //!                                                          │
-//!   lambda::events  (source detection, event → http::HttpRequest)
+//!   lambda::events  (source detection, event → message::HttpRequest)
 //!   router          (path × document root → script | static file | redirect | refusal)
 //!   static_files    (files answered without php-fpm)
 //!   fastcgi::params (request × route → CGI params, plus the invocation's variables from lambda)
 //!   fastcgi::Request (params + body)  ─▶ fastcgi::wire (encoding, no I/O)
 //!   php_fpm::Backend (kept-alive connection, deadline, recovery) ◀─▶ php_fpm::Supervisor (process)
-//!   cgi             (FastCGI stdout → http::HttpResponse; stderr → logs)
+//!   cgi             (FastCGI stdout → message::HttpResponse; stderr → logs)
 //!   lambda::response (source × response → response JSON, size limits)
 //!                                                          │
 //!  Runtime API ◀──/response or /error───────────────────────┘
@@ -27,9 +27,9 @@ pub mod cgi;
 pub mod cli;
 pub mod config;
 pub mod fastcgi;
-pub mod http;
 pub mod lambda;
 pub mod logging;
+pub mod message;
 pub mod php_fpm;
 pub mod router;
 pub mod serve;

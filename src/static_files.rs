@@ -7,7 +7,7 @@ use std::time::UNIX_EPOCH;
 
 use bytes::Bytes;
 
-use crate::http::{is_textual_content_type, HttpRequest, HttpResponse};
+use crate::message::{is_textual_content_type, HttpRequest, HttpResponse};
 
 #[derive(Debug, Clone, Default)]
 pub struct StaticConfig {
@@ -21,7 +21,7 @@ const MAX_FILE: u64 = 16 * 1024 * 1024;
 /// Below this, compression is not worth its CPU.
 const MIN_GZIP: usize = 1024;
 
-pub fn serve(path: &Path, req: &HttpRequest, config: &StaticConfig) -> HttpResponse {
+pub fn respond(path: &Path, req: &HttpRequest, config: &StaticConfig) -> HttpResponse {
     if !matches!(req.method.as_str(), "GET" | "HEAD") {
         return HttpResponse::text(405, "405 Method Not Allowed").with_header("Allow", "GET, HEAD");
     }
@@ -51,20 +51,20 @@ pub fn serve(path: &Path, req: &HttpRequest, config: &StaticConfig) -> HttpRespo
     if not_modified(req, &etag, secs) {
         response.status = 304;
     }
-    response.headers.push(crate::http::Header::new(
+    response.headers.push(crate::message::Header::new(
         "Content-Type",
         content_type.as_bytes(),
     ));
     response
         .headers
-        .push(crate::http::Header::new("Last-Modified", last_modified));
+        .push(crate::message::Header::new("Last-Modified", last_modified));
     response
         .headers
-        .push(crate::http::Header::new("ETag", etag));
+        .push(crate::message::Header::new("ETag", etag));
     if let Some(cc) = &config.cache_control {
         response
             .headers
-            .push(crate::http::Header::new("Cache-Control", cc.as_bytes()));
+            .push(crate::message::Header::new("Cache-Control", cc.as_bytes()));
     }
     if response.status == 304 {
         return response;
@@ -77,14 +77,14 @@ pub fn serve(path: &Path, req: &HttpRequest, config: &StaticConfig) -> HttpRespo
     if compressible {
         response
             .headers
-            .push(crate::http::Header::new("Vary", "Accept-Encoding"));
+            .push(crate::message::Header::new("Vary", "Accept-Encoding"));
     }
     let body = if compressible && body.len() >= MIN_GZIP && accepts_gzip(req) {
         match gzip(&body) {
             Some(zipped) if zipped.len() < body.len() => {
                 response
                     .headers
-                    .push(crate::http::Header::new("Content-Encoding", "gzip"));
+                    .push(crate::message::Header::new("Content-Encoding", "gzip"));
                 zipped
             }
             _ => body,
@@ -92,7 +92,7 @@ pub fn serve(path: &Path, req: &HttpRequest, config: &StaticConfig) -> HttpRespo
     } else {
         body
     };
-    response.headers.push(crate::http::Header::new(
+    response.headers.push(crate::message::Header::new(
         "Content-Length",
         body.len().to_string(),
     ));
@@ -158,7 +158,7 @@ fn gzip(body: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::Header;
+    use crate::message::Header;
 
     fn req(method: &str, headers: &[(&str, &str)]) -> HttpRequest {
         HttpRequest {
@@ -189,23 +189,23 @@ mod tests {
         let config = StaticConfig {
             cache_control: Some("public, max-age=60".into()),
         };
-        let r = serve(&path, &req("GET", &[]), &config);
+        let r = respond(&path, &req("GET", &[]), &config);
         assert_eq!(r.status, 200);
         assert_eq!(header(&r, "content-type"), Some("text/css; charset=utf-8"));
         assert_eq!(header(&r, "content-length"), Some("6"));
         assert_eq!(header(&r, "cache-control"), Some("public, max-age=60"));
         assert_eq!(&r.body[..], b"body{}");
         let etag = header(&r, "etag").expect("etag").to_owned();
-        let again = serve(&path, &req("GET", &[("If-None-Match", &etag)]), &config);
+        let again = respond(&path, &req("GET", &[("If-None-Match", &etag)]), &config);
         assert_eq!(again.status, 304);
         assert!(again.body.is_empty());
         let lm = header(&r, "last-modified").expect("lm").to_owned();
         assert_eq!(
-            serve(&path, &req("GET", &[("If-Modified-Since", &lm)]), &config).status,
+            respond(&path, &req("GET", &[("If-Modified-Since", &lm)]), &config).status,
             304
         );
         assert_eq!(
-            serve(
+            respond(
                 &path,
                 &req("GET", &[("If-None-Match", "\"other\"")]),
                 &config
@@ -220,7 +220,7 @@ mod tests {
         let text = "hello world ".repeat(500);
         let (_d, path) = file("big.js", text.as_bytes());
         let config = StaticConfig::default();
-        let zipped = serve(
+        let zipped = respond(
             &path,
             &req("GET", &[("Accept-Encoding", "br, gzip")]),
             &config,
@@ -234,14 +234,14 @@ mod tests {
         )
         .expect("gunzip");
         assert_eq!(out, text);
-        let plain = serve(
+        let plain = respond(
             &path,
             &req("GET", &[("Accept-Encoding", "gzip;q=0")]),
             &config,
         );
         assert_eq!(header(&plain, "content-encoding"), None);
         let (_d2, png) = file("a.png", &[0x89u8; 4000]);
-        let img = serve(&png, &req("GET", &[("Accept-Encoding", "gzip")]), &config);
+        let img = respond(&png, &req("GET", &[("Accept-Encoding", "gzip")]), &config);
         assert_eq!(header(&img, "content-type"), Some("image/png"));
         assert_eq!(header(&img, "content-encoding"), None);
     }
@@ -249,10 +249,10 @@ mod tests {
     #[test]
     fn only_get_and_head() {
         let (_d, path) = file("a.txt", b"abc");
-        let r = serve(&path, &req("POST", &[]), &StaticConfig::default());
+        let r = respond(&path, &req("POST", &[]), &StaticConfig::default());
         assert_eq!(r.status, 405);
         assert_eq!(header(&r, "allow"), Some("GET, HEAD"));
-        let head = serve(&path, &req("HEAD", &[]), &StaticConfig::default());
+        let head = respond(&path, &req("HEAD", &[]), &StaticConfig::default());
         assert_eq!(head.status, 200);
         assert_eq!(header(&head, "content-length"), Some("3"));
     }

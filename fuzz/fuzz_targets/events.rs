@@ -4,7 +4,7 @@
 
 use lambda_fpm::fastcgi::params::Site;
 use lambda_fpm::fastcgi::{wire, Params};
-use lambda_fpm::http::HttpResponse;
+use lambda_fpm::message::HttpResponse;
 use lambda_fpm::lambda::InvocationInfo;
 use lambda_fpm::lambda::{events, response};
 use lambda_fpm::router::Script;

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 
 use percent_encoding::{percent_encode, AsciiSet, CONTROLS};
 
-use crate::http::{is_token_byte, HttpRequest};
+use crate::message::{is_token_byte, HttpRequest};
 use crate::router::Script;
 
 /// Site-wide values that do not change per request.
@@ -231,7 +231,7 @@ fn server_name(host: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::Header;
+    use crate::message::Header;
     use std::path::PathBuf;
 
     fn request(headers: &[(&str, &str)]) -> HttpRequest {

@@ -8,7 +8,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use raw::{RawEvent, RequestContext};
 
-use crate::http::{is_token_byte, Header, HttpRequest};
+use crate::message::{is_token_byte, Header, HttpRequest};
 
 /// Where an event came from; decides the response shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

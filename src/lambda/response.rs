@@ -10,8 +10,8 @@ use std::borrow::Cow;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
-use crate::http::{Header, HttpResponse};
 use crate::lambda::events::EventSource;
+use crate::message::{Header, HttpResponse};
 
 /// Lambda's limit for a buffered response: 6 MiB + 100 bytes of JSON.
 pub const BUFFERED_LIMIT: usize = 6 * 1024 * 1024 + 100;

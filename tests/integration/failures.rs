@@ -217,7 +217,8 @@ async fn a_one_second_function_timeout_still_serves() {
     );
     let logs = lambda.bs.logs();
     assert_eq!(
-        logs.matches("too little for the default 1s timeout margin").count(),
+        logs.matches("too little for the default 1s timeout margin")
+            .count(),
         1,
         "{logs}"
     );
