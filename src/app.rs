@@ -5,11 +5,13 @@ use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::body::StreamedResponse;
 use crate::cgi::CgiError;
 use crate::fastcgi::params::Site;
 use crate::fastcgi::{FcgiError, Params, Request};
 use crate::lambda::diagnostic::Diagnostic;
-use crate::lambda::events::{self, EventError};
+use crate::lambda::events::{self, EventError, EventSource};
+use crate::lambda::runtime::Reply;
 use crate::lambda::{response, InvocationInfo};
 use crate::message::{HttpRequest, HttpResponse};
 use crate::php_fpm::{Backend, BackendError, FpmError};
@@ -30,6 +32,7 @@ pub struct App {
     pub default_timeout: Duration,
     /// Kept free before the deadline to answer 504 before Lambda kills the sandbox.
     pub timeout_margin: TimeoutMargin,
+    pub invoke_mode: InvokeMode,
 }
 
 /// Why an event got no HTTP response at all: the invocation fails (on Lambda, an `/error` post).
@@ -112,45 +115,42 @@ impl ScriptError {
 }
 
 impl App {
-    /// A Lambda event → the response JSON, or the error to post to `/error`.
-    pub async fn handle_event(
-        &self,
-        event: &[u8],
-        invocation: &InvocationInfo,
-    ) -> Result<Vec<u8>, Diagnostic> {
-        self.answer(event, invocation)
-            .await
-            .map_err(Diagnostic::from)
+    /// A Lambda event → its reply: the response JSON, a streamed response, or the error to post.
+    pub async fn handle_event(&self, event: &[u8], invocation: &InvocationInfo) -> Reply {
+        match self.answer(event, invocation).await {
+            Ok(reply) => reply,
+            Err(e) => Reply::Failed(Diagnostic::from(e)),
+        }
     }
 
-    async fn answer(&self, event: &[u8], invocation: &InvocationInfo) -> Result<Vec<u8>, AppError> {
+    async fn answer(&self, event: &[u8], invocation: &InvocationInfo) -> Result<Reply, AppError> {
         let (event, body) = events::parse(event)?;
+        let request_id = invocation.request_id.as_str();
+        let stream = self.invoke_mode == InvokeMode::ResponseStream && event.streamable;
+        let context = event.request_context.as_deref();
         let response = match body {
             Err(bad) => {
-                tracing::warn!(requestId = %invocation.request_id, "400 Bad Request: {bad}");
-                HttpResponse::text(400, &format!("400 Bad Request\n{bad}"))
+                tracing::warn!(requestId = request_id, "400 Bad Request: {bad}");
+                HttpResponse::text(400, &format!("400 Bad Request\n{bad}")).into()
             }
-            Ok(()) => {
-                self.handle_request(&event.request, event.request_context.as_deref(), invocation)
+            Ok(()) if stream => {
+                self.handle_request_streamed(&event.request, context, invocation)
                     .await?
             }
+            Ok(()) => self
+                .handle_request(&event.request, context, invocation)
+                .await?
+                .into(),
         };
-        let header_bytes: usize = response
-            .headers
-            .iter()
-            .map(|h| h.name.len() + h.value.len() + 4)
-            .sum();
-        if header_bytes > HEADER_WARN_BYTES {
-            tracing::warn!(
-                requestId = %invocation.request_id,
-                "the response headers take {header_bytes} bytes; API Gateway refuses more than about 10 KB"
-            );
+        warn_if_headers_too_large(&response.head, request_id);
+        if stream {
+            return Ok(streamed_reply(event.source, response));
         }
-        let encoded = response::encode(event.source, &response, event.request.is_head());
+        let encoded = response::encode(event.source, &response.head, event.request.is_head());
         if let Some(why) = encoded.replaced {
-            tracing::error!(requestId = %invocation.request_id, "502 Bad Gateway: {why}");
+            tracing::error!(requestId = request_id, "502 Bad Gateway: {why}");
         }
-        Ok(encoded.json)
+        Ok(Reply::Buffered(encoded.json))
     }
 
     pub async fn handle_request(
@@ -159,24 +159,12 @@ impl App {
         request_context: Option<&str>,
         invocation: &InvocationInfo,
     ) -> Result<HttpResponse, AppError> {
-        let script = match self.router.route(&req.path, &req.query) {
-            Route::Script(script) => Cow::Owned(script),
-            Route::FrontController => Cow::Borrowed(&self.router.front_controller),
-            Route::Static(path) => {
+        let script = match self.route(req, invocation) {
+            Routed::Script(script) => script,
+            Routed::Static(path) => {
                 return Ok(static_files::respond(&path, req, &self.static_config))
             }
-            Route::Redirect(location) => {
-                return Ok(HttpResponse::text(301, "301 Moved Permanently")
-                    .with_header("Location", location))
-            }
-            Route::Denied(why) => {
-                tracing::info!(requestId = %invocation.request_id, path = %req.path, "404: {why}");
-                return Ok(HttpResponse::text(404, "404 Not Found"));
-            }
-            Route::BadRequest(why) => {
-                tracing::info!(requestId = %invocation.request_id, path = %req.path, "400: {why}");
-                return Ok(HttpResponse::text(400, "400 Bad Request"));
-            }
+            Routed::Answer(response) => return Ok(response),
         };
         match self
             .run_script(req, &script, request_context, invocation)
@@ -184,6 +172,26 @@ impl App {
         {
             Ok(response) => Ok(response),
             Err(e) => e.into_response(&invocation.request_id),
+        }
+    }
+
+    /// Where a request goes: a script to run, a static file, or an answer of the runtime's own.
+    fn route(&self, req: &HttpRequest, invocation: &InvocationInfo) -> Routed<'_> {
+        match self.router.route(&req.path, &req.query) {
+            Route::Script(script) => Routed::Script(Cow::Owned(script)),
+            Route::FrontController => Routed::Script(Cow::Borrowed(&self.router.front_controller)),
+            Route::Static(path) => Routed::Static(path),
+            Route::Redirect(location) => Routed::Answer(
+                HttpResponse::text(301, "301 Moved Permanently").with_header("Location", location),
+            ),
+            Route::Denied(why) => {
+                tracing::info!(requestId = %invocation.request_id, path = %req.path, "404: {why}");
+                Routed::Answer(HttpResponse::text(404, "404 Not Found"))
+            }
+            Route::BadRequest(why) => {
+                tracing::info!(requestId = %invocation.request_id, path = %req.path, "400: {why}");
+                Routed::Answer(HttpResponse::text(400, "400 Bad Request"))
+            }
         }
     }
 
@@ -216,7 +224,7 @@ impl App {
     }
 
     /// Time the script may run: until the deadline minus the margin, or the default without a deadline.
-    fn budget(&self, invocation: &InvocationInfo) -> Duration {
+    pub(crate) fn budget(&self, invocation: &InvocationInfo) -> Duration {
         // A deadline before 2001 is not an epoch time (cargo-lambda sends the constant 600000).
         const PLAUSIBLE_EPOCH_MS: u64 = 1_000_000_000_000;
         match invocation.deadline_ms {
@@ -238,6 +246,47 @@ impl App {
             }
             _ => self.default_timeout,
         }
+    }
+}
+
+/// What the router's decision leaves to do.
+enum Routed<'a> {
+    Script(Cow<'a, Script>),
+    Static(std::path::PathBuf),
+    Answer(HttpResponse),
+}
+
+/// How the function answers HTTP events (`LAMBDA_FPM_INVOKE_MODE`): one JSON response, or a stream
+/// (Function URLs with `InvokeMode: RESPONSE_STREAM`, REST APIs with `ResponseTransferMode: STREAM`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InvokeMode {
+    #[default]
+    Buffered,
+    ResponseStream,
+}
+
+/// The streamed reply: the source's JSON prelude, 8 NUL bytes, the body read so far; then the rest.
+fn streamed_reply(source: EventSource, response: StreamedResponse) -> Reply {
+    let mut head = response::prelude(source, &response.head);
+    head.extend_from_slice(&[0u8; 8]);
+    head.extend_from_slice(&response.head.body);
+    Reply::Streamed {
+        head: head.into(),
+        rest: response.rest,
+    }
+}
+
+fn warn_if_headers_too_large(response: &HttpResponse, request_id: &str) {
+    let header_bytes: usize = response
+        .headers
+        .iter()
+        .map(|h| h.name.len() + h.value.len() + 4)
+        .sum();
+    if header_bytes > HEADER_WARN_BYTES {
+        tracing::warn!(
+            requestId = request_id,
+            "the response headers take {header_bytes} bytes; API Gateway refuses more than about 10 KB"
+        );
     }
 }
 
@@ -266,6 +315,8 @@ impl TimeoutMargin {
         (remaining.saturating_sub(margin), margin)
     }
 }
+
+mod streamed;
 
 #[cfg(test)]
 mod tests {

@@ -71,6 +71,20 @@ pub fn parse(mut out: BytesMut) -> Result<HttpResponse, CgiError> {
     Ok(response)
 }
 
+/// Where the body starts: just past the first empty line (`\n\n`, `\r\n\r\n` or a mix), the end
+/// of the CGI headers; `None` while the headers are not complete. Pure.
+pub fn head_end(out: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    while let Some(nl) = out[at..].iter().position(|b| *b == b'\n') {
+        let line = &out[at..at + nl];
+        at += nl + 1;
+        if line.is_empty() || line == b"\r" {
+            return Some(at);
+        }
+    }
+    None
+}
+
 /// Splits FastCGI stderr content into lines for the log, dropping empty ones.
 pub fn stderr_lines(content: &[u8]) -> impl Iterator<Item = std::borrow::Cow<'_, str>> {
     content
@@ -161,6 +175,15 @@ mod tests {
                 String::from_utf8_lossy(line)
             );
         }
+    }
+
+    #[test]
+    fn the_head_ends_at_the_first_empty_line() {
+        assert_eq!(head_end(b"Status: 200\r\nA: b\r\n\r\nbody"), Some(21));
+        assert_eq!(head_end(b"A: b\n\nbody\n\n"), Some(6));
+        assert_eq!(head_end(b"\r\nbody"), Some(2));
+        assert_eq!(head_end(b"A: b\r\nB: c\r\n"), None);
+        assert_eq!(head_end(b""), None);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tracing::Level;
 
-use crate::app::TimeoutMargin;
+use crate::app::{InvokeMode, TimeoutMargin};
 use crate::cli::{Cli, Command, DEFAULT_HANDLERS};
 use crate::lambda::runtime_api::Endpoint;
 use crate::logging::{parse_level, LogFormat};
@@ -66,6 +66,8 @@ pub struct Config {
     pub htaccess: bool,
     pub static_cache_control: Option<String>,
     pub timeout_margin: TimeoutMargin,
+    /// `LAMBDA_FPM_INVOKE_MODE`: buffered JSON responses, or streamed ones.
+    pub invoke_mode: InvokeMode,
     pub default_timeout: Duration,
     pub start_timeout: Duration,
     /// Concurrent invocation loops (= php-fpm workers).
@@ -211,6 +213,13 @@ fn settings(cli: &Cli, env: &Env, mode: Mode) -> Result<Config, ConfigError> {
             "a header value such as `public, max-age=86400`",
             header_value,
         )?,
+        invoke_mode: env
+            .parse(
+                "LAMBDA_FPM_INVOKE_MODE",
+                "buffered or response_stream",
+                invoke_mode,
+            )?
+            .unwrap_or_default(),
         timeout_margin: match env.get("LAMBDA_FPM_TIMEOUT_MARGIN_MS") {
             None => TimeoutMargin::Scaled(Duration::from_secs(1)),
             Some(_) => TimeoutMargin::Fixed(env.millis("LAMBDA_FPM_TIMEOUT_MARGIN_MS", 1000, 0)?),
@@ -310,6 +319,15 @@ fn split_list(value: &str) -> Vec<String> {
 }
 
 /// `on` or `off`, any case: one documented spelling, and a typo is an error instead of a guess.
+/// The Function URL's `InvokeMode` spelling (`RESPONSE_STREAM`, `BUFFERED`) is accepted too.
+fn invoke_mode(value: &str) -> Option<InvokeMode> {
+    match value.to_ascii_lowercase().as_str() {
+        "buffered" => Some(InvokeMode::Buffered),
+        "response_stream" => Some(InvokeMode::ResponseStream),
+        _ => None,
+    }
+}
+
 fn on_off(value: &str) -> Option<bool> {
     match value.to_ascii_lowercase().as_str() {
         "on" => Some(true),

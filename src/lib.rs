@@ -23,6 +23,7 @@
 //! codes.
 
 pub mod app;
+pub mod body;
 pub mod cgi;
 pub mod cli;
 pub mod config;

@@ -157,6 +157,7 @@ fn build_app(config: &Config, setup: &Setup, router: Router, backend: Backend) -
         backend,
         default_timeout: config.default_timeout,
         timeout_margin: config.timeout_margin,
+        invoke_mode: config.invoke_mode,
     }
 }
 

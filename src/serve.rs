@@ -1,25 +1,29 @@
-//! `bootstrap serve`: plain HTTP on a local port, through exactly the Lambda code path. Each request
-//! becomes an HTTP API v2 event, goes through [`App::handle_event`], and the v2 response JSON becomes
-//! the HTTP answer. No Docker, no emulator.
+//! `bootstrap serve`: plain HTTP on a local port, through the same pipeline as Lambda mode. Each
+//! request becomes the [`HttpRequest`] an HTTP API event would give, goes through the app's routing,
+//! php-fpm and response handling, and comes back as HTTP: buffered with Lambda's size limit, or
+//! streamed with chunked encoding (so PHP's `flush()` reaches the browser) in `response_stream` mode.
+//! No Docker, no emulator.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use futures_util::StreamExt as _;
 use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full, Limited, StreamBody};
+use hyper::body::{Frame, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use serde::Deserialize;
 use tokio::net::TcpListener;
 
-use crate::app::App;
-use crate::lambda::InvocationInfo;
+use crate::app::{App, InvokeMode};
+use crate::body::StreamedResponse;
+use crate::lambda::events::EventSource;
+use crate::lambda::{response, InvocationInfo};
+use crate::message::{Header, HttpRequest, HttpResponse};
 
 /// Lambda refuses requests above 6 MB; so does `serve`, to behave the same.
 const MAX_BODY: usize = 6 * 1024 * 1024;
@@ -59,12 +63,9 @@ pub async fn run(
     }
 }
 
-async fn handle(
-    app: &App,
-    req: Request<Incoming>,
-    peer: SocketAddr,
-    port: u16,
-) -> Response<Full<Bytes>> {
+type Body = UnsyncBoxBody<Bytes, std::io::Error>;
+
+async fn handle(app: &App, req: Request<Incoming>, peer: SocketAddr, port: u16) -> Response<Body> {
     let (parts, body) = req.into_parts();
     let body = match Limited::new(body, MAX_BODY).collect().await {
         Ok(body) => body.to_bytes(),
@@ -76,168 +77,114 @@ async fn handle(
         }
     };
     let n = REQUESTS.fetch_add(1, Ordering::Relaxed);
-    let event = v2_event(&parts, &body, peer, port, n);
+    let request = to_request(&parts, body, peer, port);
     let info = InvocationInfo {
         request_id: format!("serve-{n}"),
         deadline_ms: None,
         function_arn: "arn:aws:lambda:local:000000000000:function:serve".into(),
         trace_id: None,
     };
-    match app.handle_event(&event, &info).await {
-        Ok(json) => from_v2_response(&json),
-        Err(diagnostic) => plain(
-            StatusCode::BAD_GATEWAY,
-            &format!(
-                "502 Bad Gateway\n{}: {}",
-                diagnostic.error_type, diagnostic.error_message
-            ),
-        ),
-    }
-}
-
-/// The event API Gateway's HTTP API would send for this request.
-fn v2_event(
-    parts: &http::request::Parts,
-    body: &Bytes,
-    peer: SocketAddr,
-    port: u16,
-    n: u64,
-) -> Vec<u8> {
-    let (header_map, cookies) = v2_headers(&parts.headers, peer, port);
-    let path = parts.uri.path();
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    let host = parts
-        .headers
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    let event = serde_json::json!({
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": parts.uri.query().unwrap_or(""),
-        "cookies": cookies,
-        "headers": header_map,
-        "requestContext": {
-            "accountId": "000000000000",
-            "apiId": "local",
-            "domainName": host,
-            "http": {
-                "method": parts.method.as_str(),
-                "path": path,
-                "protocol": format!("{:?}", parts.version),
-                "sourceIp": peer.ip().to_string(),
-                "userAgent": parts.headers.get(http::header::USER_AGENT).and_then(|h| h.to_str().ok()).unwrap_or(""),
-            },
-            "requestId": format!("serve-{n}"),
-            "routeKey": "$default",
-            "stage": "$default",
-            "timeEpoch": now,
-        },
-        "body": base64_simd::STANDARD.encode_to_string(body),
-        "isBase64Encoded": true,
-    });
-    event.to_string().into_bytes()
-}
-
-/// The v2 event's `headers` (repeats joined with commas, the forwarding headers set as API Gateway
-/// sets them) and `cookies`.
-fn v2_headers(
-    request_headers: &http::HeaderMap,
-    peer: SocketAddr,
-    port: u16,
-) -> (serde_json::Map<String, serde_json::Value>, Vec<String>) {
-    let mut headers: Vec<(String, String)> = Vec::new();
-    let mut cookies: Vec<String> = Vec::new();
-    for (name, value) in request_headers {
-        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-        if name == http::header::COOKIE {
-            cookies.extend(
-                value
-                    .split(';')
-                    .map(|c| c.trim().to_owned())
-                    .filter(|c| !c.is_empty()),
-            );
-            continue;
-        }
-        // API Gateway sets these itself; a local client must not decide them either.
-        if matches!(
-            name.as_str(),
-            "x-forwarded-proto" | "x-forwarded-port" | "x-forwarded-for"
-        ) {
-            continue;
-        }
-        match headers.iter_mut().find(|(n, _)| n == name.as_str()) {
-            Some((_, existing)) => {
-                existing.push(',');
-                existing.push_str(&value);
-            }
-            None => headers.push((name.as_str().to_owned(), value)),
-        }
-    }
-    headers.push(("x-forwarded-proto".into(), "http".into()));
-    headers.push(("x-forwarded-port".into(), port.to_string()));
-    headers.push(("x-forwarded-for".into(), peer.ip().to_string()));
-    let header_map = headers
-        .into_iter()
-        .map(|(n, v)| (n, serde_json::Value::String(v)))
-        .collect();
-    (header_map, cookies)
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct V2Response {
-    status_code: u16,
-    #[serde(default)]
-    headers: BTreeMap<String, String>,
-    #[serde(default)]
-    cookies: Vec<String>,
-    #[serde(default)]
-    body: String,
-    #[serde(default)]
-    is_base64_encoded: bool,
-}
-
-fn from_v2_response(json: &[u8]) -> Response<Full<Bytes>> {
-    let Ok(v2) = serde_json::from_slice::<V2Response>(json) else {
-        return plain(
-            StatusCode::BAD_GATEWAY,
-            "502 Bad Gateway: the runtime produced an unreadable response",
-        );
-    };
-    let body = if v2.is_base64_encoded {
-        base64_simd::STANDARD
-            .decode_to_vec(v2.body.as_bytes())
-            .unwrap_or_default()
+    let answered = if app.invoke_mode == InvokeMode::ResponseStream {
+        app.handle_request_streamed(&request, None, &info).await
     } else {
-        v2.body.into_bytes()
+        app.handle_request(&request, None, &info)
+            .await
+            .map(|response| as_lambda_would_send(response, request.is_head()).into())
     };
-    let mut response = Response::new(Full::new(Bytes::from(body)));
-    *response.status_mut() =
-        StatusCode::from_u16(v2.status_code).unwrap_or(StatusCode::BAD_GATEWAY);
-    let headers = response.headers_mut();
-    for (name, value) in &v2.headers {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
-            headers.append(name, value);
-        }
+    match answered {
+        Ok(response) => to_response(response, &info.request_id),
+        Err(e) => plain(StatusCode::BAD_GATEWAY, &format!("502 Bad Gateway\n{e}")),
     }
-    for cookie in &v2.cookies {
-        if let Ok(value) = HeaderValue::from_str(cookie) {
-            headers.append(http::header::SET_COOKIE, value);
-        }
+}
+
+/// The request as an HTTP API would pass it on: the raw path and query, every header, and the
+/// forwarding headers set from the connection (a local client must not decide them).
+fn to_request(
+    parts: &http::request::Parts,
+    body: Bytes,
+    peer: SocketAddr,
+    port: u16,
+) -> HttpRequest {
+    let mut headers: Vec<Header> = parts
+        .headers
+        .iter()
+        .filter(|(name, _)| {
+            !matches!(
+                name.as_str(),
+                "x-forwarded-proto" | "x-forwarded-port" | "x-forwarded-for"
+            )
+        })
+        .map(|(name, value)| Header::new(name.as_str(), value.as_bytes()))
+        .collect();
+    headers.push(Header::new("x-forwarded-proto", "http"));
+    headers.push(Header::new("x-forwarded-port", port.to_string()));
+    headers.push(Header::new("x-forwarded-for", peer.ip().to_string()));
+    HttpRequest {
+        method: parts.method.as_str().to_owned(),
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().unwrap_or("").to_owned(),
+        headers,
+        body,
+        client_ip: Some(peer.ip().to_string()),
+        protocol: format!("{:?}", parts.version),
+    }
+}
+
+/// A buffered response as it would reach a Function URL's client: over Lambda's limit it is the same
+/// clear 502, and HEAD, 204 and 304 answers carry no body.
+fn as_lambda_would_send(response: HttpResponse, head: bool) -> HttpResponse {
+    let encoded = response::encode(EventSource::ApiGatewayV2, &response, head);
+    if let Some(why) = encoded.replaced {
+        tracing::error!("502 Bad Gateway: {why}");
+        return HttpResponse::text(502, &format!("502 Bad Gateway\n{why}"));
+    }
+    let mut response = response;
+    if head || matches!(response.status, 204 | 304) {
+        response.body = Bytes::new();
     }
     response
 }
 
-fn plain(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(format!("{message}\n"))));
+/// The HTTP answer: status, every header as PHP sent it, and the body, streamed when it still comes.
+fn to_response(response: StreamedResponse, request_id: &str) -> Response<Body> {
+    let StreamedResponse { head, rest } = response;
+    let body: Body = match rest {
+        None => Full::new(head.body.clone())
+            .map_err(|never| match never {})
+            .boxed_unsync(),
+        Some(rest) => {
+            let request_id = request_id.to_owned();
+            let rest = rest.map(move |piece| match piece {
+                Ok(data) => Ok(Frame::data(data)),
+                Err(e) => {
+                    // Ending the body with an error aborts the connection: the client sees a cut
+                    // chunked body, never a complete-looking one.
+                    tracing::error!(requestId = %request_id, "the streamed response was cut: {e}");
+                    Err(std::io::Error::other(e.to_string()))
+                }
+            });
+            let first = (!head.body.is_empty()).then(|| Ok(Frame::data(head.body.clone())));
+            BodyExt::boxed_unsync(StreamBody::new(
+                futures_util::stream::iter(first).chain(rest),
+            ))
+        }
+    };
+    let mut out = Response::new(body);
+    *out.status_mut() = StatusCode::from_u16(head.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    for h in &head.headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(h.name.as_bytes()),
+            HeaderValue::from_bytes(&h.value),
+        ) {
+            out.headers_mut().append(name, value);
+        }
+    }
+    out
+}
+
+fn plain(status: StatusCode, message: &str) -> Response<Body> {
+    let body = Full::new(Bytes::from(format!("{message}\n"))).map_err(|never| match never {});
+    let mut response = Response::new(body.boxed_unsync());
     *response.status_mut() = status;
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,
@@ -251,35 +198,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn headers_join_repeats_split_cookies_and_ignore_forged_forwarding() {
-        let mut headers = http::HeaderMap::new();
-        for (name, value) in [
-            ("accept", "a"),
-            ("accept", "b"),
-            ("cookie", "x=1; y=2"),
-            ("x-forwarded-for", "203.0.113.1"),
-        ] {
-            headers.append(
-                HeaderName::from_static(name),
-                HeaderValue::from_static(value),
-            );
-        }
+    fn requests_keep_every_header_and_get_forwarding_headers_from_the_connection() {
+        let request = Request::builder()
+            .method("POST")
+            .uri("/a%20b/c?x=1&y=%2F")
+            .header("accept", "a")
+            .header("accept", "b")
+            .header("cookie", "x=1; y=2")
+            .header("x-forwarded-for", "203.0.113.1")
+            .body(())
+            .expect("request");
+        let (parts, ()) = request.into_parts();
         let peer: SocketAddr = "127.0.0.1:5000".parse().expect("addr");
-        let (map, cookies) = v2_headers(&headers, peer, 8080);
-        assert_eq!(map["accept"], "a,b");
-        assert_eq!(map["x-forwarded-for"], "127.0.0.1");
-        assert_eq!(map["x-forwarded-port"], "8080");
-        assert_eq!(cookies, ["x=1", "y=2"]);
-    }
-
-    #[tokio::test]
-    async fn base64_bodies_are_decoded_and_cookies_become_set_cookie() {
-        let response = from_v2_response(
-            br#"{"statusCode":201,"cookies":["a=1"],"body":"AP8=","isBase64Encoded":true}"#,
-        );
-        assert_eq!(response.status(), StatusCode::CREATED);
-        assert_eq!(response.headers()[http::header::SET_COOKIE], "a=1");
-        let body = response.into_body().collect().await.expect("body");
-        assert_eq!(&body.to_bytes()[..], &[0x00, 0xff]);
+        let r = to_request(&parts, Bytes::from_static(b"hi"), peer, 8080);
+        assert_eq!(r.method, "POST");
+        assert_eq!(r.path, "/a%20b/c");
+        assert_eq!(r.query, "x=1&y=%2F");
+        assert_eq!(r.header_str("cookie"), Some("x=1; y=2"));
+        let accept: Vec<&[u8]> = r
+            .headers
+            .iter()
+            .filter(|h| h.name == "accept")
+            .map(|h| h.value.as_slice())
+            .collect();
+        assert_eq!(accept, [b"a".as_slice(), b"b"]);
+        assert_eq!(r.header_str("x-forwarded-for"), Some("127.0.0.1"));
+        assert_eq!(r.header_str("x-forwarded-port"), Some("8080"));
+        assert_eq!(r.client_ip.as_deref(), Some("127.0.0.1"));
     }
 }

@@ -2,10 +2,13 @@
 //! Last-Modified, 304), HEAD, Cache-Control and gzip for compressible types.
 
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use tokio::io::AsyncReadExt as _;
+
+use crate::body::{BodyStream, StreamError, StreamedResponse, STREAM_LIMIT};
 
 use crate::message::{is_textual_content_type, HttpRequest, HttpResponse};
 
@@ -22,50 +25,10 @@ const MAX_FILE: u64 = 16 * 1024 * 1024;
 const MIN_GZIP: usize = 1024;
 
 pub fn respond(path: &Path, req: &HttpRequest, config: &StaticConfig) -> HttpResponse {
-    if !matches!(req.method.as_str(), "GET" | "HEAD") {
-        return HttpResponse::text(405, "405 Method Not Allowed").with_header("Allow", "GET, HEAD");
-    }
-    let meta = match std::fs::metadata(path) {
-        Ok(meta) => meta,
-        Err(_) => return HttpResponse::text(404, "404 Not Found"),
+    let (mut response, _) = match head(path, req, config, MAX_FILE) {
+        Ok(head) => head,
+        Err(answer) => return answer,
     };
-    if meta.len() > MAX_FILE {
-        return HttpResponse::text(
-            502,
-            &format!(
-                "502 Bad Gateway\nThis file is {} bytes, too large for a Lambda response; serve it from S3 or a CDN.",
-                meta.len()
-            ),
-        );
-    }
-    let modified = meta.modified().unwrap_or(UNIX_EPOCH);
-    let secs = modified
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let etag = format!("\"{:x}-{:x}\"", secs, meta.len());
-    let last_modified = httpdate::fmt_http_date(modified);
-    let content_type = content_type(path);
-
-    let mut response = HttpResponse::new(200);
-    if not_modified(req, &etag, secs) {
-        response.status = 304;
-    }
-    response.headers.push(crate::message::Header::new(
-        "Content-Type",
-        content_type.as_bytes(),
-    ));
-    response
-        .headers
-        .push(crate::message::Header::new("Last-Modified", last_modified));
-    response
-        .headers
-        .push(crate::message::Header::new("ETag", etag));
-    if let Some(cc) = &config.cache_control {
-        response
-            .headers
-            .push(crate::message::Header::new("Cache-Control", cc.as_bytes()));
-    }
     if response.status == 304 {
         return response;
     }
@@ -73,7 +36,9 @@ pub fn respond(path: &Path, req: &HttpRequest, config: &StaticConfig) -> HttpRes
         Ok(body) => body,
         Err(_) => return HttpResponse::text(404, "404 Not Found"),
     };
-    let compressible = compressible(&content_type);
+    let compressible = response
+        .header("content-type")
+        .is_some_and(|ct| compressible(&String::from_utf8_lossy(ct)));
     if compressible {
         response
             .headers
@@ -98,6 +63,116 @@ pub fn respond(path: &Path, req: &HttpRequest, config: &StaticConfig) -> HttpRes
     ));
     response.body = Bytes::from(body);
     response
+}
+
+/// Files up to this size are read whole even when streaming (and may be compressed); larger ones
+/// are sent as they are read.
+const STREAM_WHOLE: u64 = 1024 * 1024;
+/// What one read of a streamed file takes.
+const FILE_CHUNK: usize = 256 * 1024;
+
+/// A static file for a streamed response: small files as [`respond`] answers them, larger ones (up
+/// to Lambda's 200 MiB stream limit) read piece by piece while they are sent.
+pub fn respond_streamed(path: &Path, req: &HttpRequest, config: &StaticConfig) -> StreamedResponse {
+    let (mut response, len) = match head(path, req, config, STREAM_LIMIT as u64) {
+        Ok(head) => head,
+        Err(answer) => return answer.into(),
+    };
+    if len <= STREAM_WHOLE || response.status == 304 || req.is_head() {
+        return respond(path, req, config).into();
+    }
+    response.headers.push(crate::message::Header::new(
+        "Content-Length",
+        len.to_string(),
+    ));
+    StreamedResponse {
+        head: response,
+        rest: Some(file_stream(path.to_path_buf())),
+    }
+}
+
+/// The file's bytes, [`FILE_CHUNK`] at a time, each read only when the previous one was sent.
+fn file_stream(path: PathBuf) -> BodyStream {
+    let state = (path, None::<tokio::fs::File>, false);
+    Box::pin(futures_util::stream::unfold(
+        state,
+        |(path, file, done)| async move {
+            if done {
+                return None;
+            }
+            let mut file = match file {
+                Some(file) => file,
+                None => match tokio::fs::File::open(&path).await {
+                    Ok(file) => file,
+                    Err(source) => {
+                        return Some((
+                            Err(StreamError::File {
+                                path: path.clone(),
+                                source,
+                            }),
+                            (path, None, true),
+                        ))
+                    }
+                },
+            };
+            let mut buf = BytesMut::with_capacity(FILE_CHUNK);
+            match file.read_buf(&mut buf).await {
+                Ok(0) => None,
+                Ok(_) => Some((Ok(buf.freeze()), (path, Some(file), false))),
+                Err(source) => Some((
+                    Err(StreamError::File {
+                        path: path.clone(),
+                        source,
+                    }),
+                    (path, None, true),
+                )),
+            }
+        },
+    ))
+}
+
+/// Everything but the body: method, size, type, validators (and 304), Cache-Control. `Err` is an
+/// answer of its own (405, 404, a file too large for the response).
+fn head(
+    path: &Path,
+    req: &HttpRequest,
+    config: &StaticConfig,
+    max_size: u64,
+) -> Result<(HttpResponse, u64), HttpResponse> {
+    if !matches!(req.method.as_str(), "GET" | "HEAD") {
+        return Err(
+            HttpResponse::text(405, "405 Method Not Allowed").with_header("Allow", "GET, HEAD")
+        );
+    }
+    let meta = std::fs::metadata(path).map_err(|_| HttpResponse::text(404, "404 Not Found"))?;
+    if meta.len() > max_size {
+        return Err(HttpResponse::text(
+            502,
+            &format!(
+                "502 Bad Gateway\nThis file is {} bytes, too large for a Lambda response; serve it from S3 or a CDN.",
+                meta.len()
+            ),
+        ));
+    }
+    let modified = meta.modified().unwrap_or(UNIX_EPOCH);
+    let secs = modified
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let etag = format!("\"{:x}-{:x}\"", secs, meta.len());
+    let mut response = HttpResponse::new(if not_modified(req, &etag, secs) {
+        304
+    } else {
+        200
+    });
+    response = response
+        .with_header("Content-Type", content_type(path))
+        .with_header("Last-Modified", httpdate::fmt_http_date(modified))
+        .with_header("ETag", etag);
+    if let Some(cc) = &config.cache_control {
+        response = response.with_header("Cache-Control", cc.as_bytes());
+    }
+    Ok((response, meta.len()))
 }
 
 fn content_type(path: &Path) -> String {

@@ -42,6 +42,10 @@ pub struct Output {
 /// An unused connection older than this is replaced before its first request.
 const UNUSED_CONNECTION_TTL: Duration = Duration::from_secs(4);
 
+/// What one [`Connection::read_stdout`] joins at most: big enough that a large response moves in few
+/// writes, small enough that memory stays flat however much the script prints.
+pub const STREAM_CHUNK: usize = 256 * 1024;
+
 pub struct Connection {
     stream: UnixStream,
     buf: BytesMut,
@@ -149,6 +153,61 @@ impl Connection {
                 _ => {}
             }
         }
+    }
+
+    /// Writes the request; its answer is then read piece by piece with [`Connection::read_stdout`].
+    pub async fn send(&mut self, request: &Request<'_>) -> Result<(), FcgiError> {
+        self.refresh_if_stale().await?;
+        self.stream
+            .write_all(&request.encode())
+            .await
+            .map_err(FcgiError::Write)
+    }
+
+    /// The script's next output, as soon as php-fpm sends it: the STDOUT records already received,
+    /// joined (up to about [`STREAM_CHUNK`] bytes), and whether END_REQUEST came after them. Each PHP
+    /// `flush()` (or full output buffer) is one record, so what PHP flushed comes back in one piece
+    /// without waiting for more. STDERR goes to `on_stderr` on the way.
+    pub async fn read_stdout(
+        &mut self,
+        on_stderr: &mut impl FnMut(&[u8]),
+    ) -> Result<(BytesMut, bool), FcgiError> {
+        let mut out = BytesMut::new();
+        loop {
+            // Wait for a record only while there is nothing to hand out yet.
+            if (!out.is_empty() && !self.has_whole_record()) || out.len() >= STREAM_CHUNK {
+                return Ok((out, false));
+            }
+            let header = self.fill_header().await?;
+            if header.version != super::wire::VERSION {
+                return Err(FcgiError::Protocol("unknown version"));
+            }
+            self.fill(HEADER_LEN + header.body_len()).await?;
+            self.buf.advance(HEADER_LEN);
+            let content = self.buf.split_to(header.content_length as usize);
+            self.buf.advance(header.padding_length as usize);
+            if header.request_id != REQUEST_ID {
+                continue;
+            }
+            match header.kind {
+                Some(RecordType::Stdout) if out.is_empty() => out = content,
+                Some(RecordType::Stdout) => out.extend_from_slice(&content),
+                Some(RecordType::Stderr) => on_stderr(&content),
+                Some(RecordType::EndRequest) => return Ok((out, true)),
+                _ => {}
+            }
+        }
+    }
+
+    /// Whether a whole record (header, content, padding) is already buffered.
+    fn has_whole_record(&self) -> bool {
+        let Some(bytes) = self.buf.get(..HEADER_LEN) else {
+            return false;
+        };
+        let Ok(bytes) = <&[u8; HEADER_LEN]>::try_from(bytes) else {
+            return false;
+        };
+        self.buf.len() >= HEADER_LEN + RecordHeader::parse(bytes).body_len()
     }
 
     /// Reads the record whose header is at the front of the buffer: what is buffered, then the rest

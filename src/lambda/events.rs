@@ -28,6 +28,9 @@ pub struct HttpEvent {
     pub request: HttpRequest,
     /// `requestContext` exactly as it arrived, for `LAMBDA_REQUEST_CONTEXT`.
     pub request_context: Option<String>,
+    /// Whether the caller can take a streamed response: Function URLs and API Gateway REST APIs can;
+    /// HTTP APIs and ALBs invoke without streaming and need a buffered answer.
+    pub streamable: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,12 +88,14 @@ pub fn parse(event: &[u8]) -> Result<(HttpEvent, Result<(), BadRequest>), EventE
     };
     let source = detect(&raw, &context).ok_or_else(|| unsupported(event))?;
     let request_context = raw.request_context.map(|rc| rc.get().to_owned());
+    let streamable = streamable(source, &raw, &context);
     let (request, body_ok) = to_request(source, raw, &context)?;
     Ok((
         HttpEvent {
             source,
             request,
             request_context,
+            streamable,
         },
         body_ok,
     ))
@@ -107,6 +112,20 @@ fn detect(raw: &RawEvent<'_>, context: &RequestContext<'_>) -> Option<EventSourc
         });
     }
     raw.http_method.as_ref().map(|_| EventSource::ApiGatewayV1)
+}
+
+/// REST events carry no `version`, HTTP API 1.0 events say `1.0`; a v2 event comes from a Function URL
+/// when its domain is a `lambda-url` one (also behind CloudFront, which passes the origin's domain).
+/// Hand-written v2 events without a domain count as Function URL events.
+fn streamable(source: EventSource, raw: &RawEvent<'_>, context: &RequestContext<'_>) -> bool {
+    match source {
+        EventSource::Alb { .. } => false,
+        EventSource::ApiGatewayV1 => raw.version.is_none(),
+        EventSource::ApiGatewayV2 => context
+            .domain_name
+            .as_deref()
+            .is_none_or(|d| d.contains(".lambda-url.")),
+    }
 }
 
 fn to_request(

@@ -62,58 +62,9 @@ fn encode_unchecked(source: EventSource, response: &HttpResponse, head: bool) ->
         body.len() + body.len() / 8
     };
     let mut out = Vec::with_capacity(body_json_len + 256 + response.headers.len() * 64);
-    let grouped = group(&response.headers);
     // Everything but the body goes through serde; `body` and `isBase64Encoded` come last in every shape
     // and are appended by hand below, so a large body is written in one pass.
-    let result = match source {
-        EventSource::ApiGatewayV1 => serde_json::to_writer(
-            &mut out,
-            &V1 {
-                status_code: response.status,
-                multi_value_headers: MultiMap(&grouped),
-            },
-        ),
-        EventSource::ApiGatewayV2 => {
-            let cookies: Vec<Cow<'_, str>> = response
-                .headers
-                .iter()
-                .filter(|h| h.name.eq_ignore_ascii_case("set-cookie"))
-                .map(|h| String::from_utf8_lossy(&h.value))
-                .collect();
-            serde_json::to_writer(
-                &mut out,
-                &V2 {
-                    status_code: response.status,
-                    headers: JoinedMap {
-                        groups: &grouped,
-                        skip_cookies: true,
-                    },
-                    cookies,
-                },
-            )
-        }
-        EventSource::Alb { multi_value: true } => serde_json::to_writer(
-            &mut out,
-            &AlbMulti {
-                status_code: response.status,
-                status_description: response.status_line(),
-                multi_value_headers: MultiMap(&grouped),
-            },
-        ),
-        EventSource::Alb { multi_value: false } => serde_json::to_writer(
-            &mut out,
-            &AlbSingle {
-                status_code: response.status,
-                status_description: response.status_line(),
-                headers: JoinedMap {
-                    groups: &grouped,
-                    skip_cookies: false,
-                },
-            },
-        ),
-    };
-    // Serializing plain strings and numbers into a Vec cannot fail.
-    debug_assert!(result.is_ok());
+    write_head(source, response, &mut out);
     // The head is a non-empty object (it always has statusCode): reopen it.
     if out.last() == Some(&b'}') {
         out.pop();
@@ -131,6 +82,73 @@ fn encode_unchecked(source: EventSource, response: &HttpResponse, head: bool) ->
         b"\",\"isBase64Encoded\":false}"
     });
     out
+}
+
+/// The JSON prelude of a streamed HTTP response: status, headers and cookies as the source reads them
+/// (API Gateway REST: `multiValueHeaders`, so repeated headers and every `Set-Cookie` survive; Function
+/// URLs: `headers` and `cookies`). The 8 NUL bytes and the raw body follow it. Pure.
+pub fn prelude(source: EventSource, response: &HttpResponse) -> Vec<u8> {
+    let mut out = Vec::with_capacity(128 + response.headers.len() * 64);
+    let source = match source {
+        EventSource::ApiGatewayV1 => EventSource::ApiGatewayV1,
+        _ => EventSource::ApiGatewayV2,
+    };
+    write_head(source, response, &mut out);
+    out
+}
+
+/// The response object without its body: status and headers in the source's shape.
+fn write_head(source: EventSource, response: &HttpResponse, out: &mut Vec<u8>) {
+    let grouped = group(&response.headers);
+    let result = match source {
+        EventSource::ApiGatewayV1 => serde_json::to_writer(
+            &mut *out,
+            &V1 {
+                status_code: response.status,
+                multi_value_headers: MultiMap(&grouped),
+            },
+        ),
+        EventSource::ApiGatewayV2 => {
+            let cookies: Vec<Cow<'_, str>> = response
+                .headers
+                .iter()
+                .filter(|h| h.name.eq_ignore_ascii_case("set-cookie"))
+                .map(|h| String::from_utf8_lossy(&h.value))
+                .collect();
+            serde_json::to_writer(
+                &mut *out,
+                &V2 {
+                    status_code: response.status,
+                    headers: JoinedMap {
+                        groups: &grouped,
+                        skip_cookies: true,
+                    },
+                    cookies,
+                },
+            )
+        }
+        EventSource::Alb { multi_value: true } => serde_json::to_writer(
+            &mut *out,
+            &AlbMulti {
+                status_code: response.status,
+                status_description: response.status_line(),
+                multi_value_headers: MultiMap(&grouped),
+            },
+        ),
+        EventSource::Alb { multi_value: false } => serde_json::to_writer(
+            &mut *out,
+            &AlbSingle {
+                status_code: response.status,
+                status_description: response.status_line(),
+                headers: JoinedMap {
+                    groups: &grouped,
+                    skip_cookies: false,
+                },
+            },
+        ),
+    };
+    // Serializing plain strings and numbers into a Vec cannot fail.
+    debug_assert!(result.is_ok());
 }
 
 /// Standard base64 with padding, written straight into `out` (its alphabet needs no JSON escapes).

@@ -14,6 +14,7 @@ use http::StatusCode;
 use super::diagnostic::Diagnostic;
 use super::runtime_api::{ApiError, RuntimeApi};
 use super::InvocationInfo;
+use crate::body::BodyStream;
 
 /// Why the loop ended: the process should exit non-zero.
 #[derive(Debug, thiserror::Error)]
@@ -27,12 +28,27 @@ pub enum LoopError {
 /// Consecutive failures to reach `/next` before giving up (Lambda then starts a fresh sandbox).
 const MAX_NEXT_FAILURES: u32 = 20;
 
+/// What the handler answers an event with; the loop posts it.
+pub enum Reply {
+    /// The whole response JSON, posted to `/response`.
+    Buffered(Vec<u8>),
+    /// A streamed HTTP response: `head` (the JSON prelude, the 8 NUL bytes and the body's first part),
+    /// then `rest` piece by piece as it is produced. A failure after the first byte ends the stream
+    /// with Lambda's error trailers.
+    Streamed {
+        head: Bytes,
+        rest: Option<BodyStream>,
+    },
+    /// The invocation failed: posted to `/error`.
+    Failed(Diagnostic),
+}
+
 /// Serves invocations until the Runtime API says to stop or cannot be reached. `handler` turns an event
-/// into the response JSON or the error to report.
+/// into its [`Reply`].
 pub async fn run<H, F>(handler: H, mut api: RuntimeApi) -> Result<(), LoopError>
 where
     H: Fn(Bytes, InvocationInfo) -> F,
-    F: Future<Output = Result<Vec<u8>, Diagnostic>>,
+    F: Future<Output = Reply>,
 {
     let mut failures = 0u32;
     loop {
@@ -65,8 +81,8 @@ where
         let handled = AssertUnwindSafe(handler(next.event, next.info))
             .catch_unwind()
             .await;
-        let outcome = handled.unwrap_or_else(|panic| {
-            Err(Diagnostic::new(
+        let reply = handled.unwrap_or_else(|panic| {
+            Reply::Failed(Diagnostic::new(
                 "Runtime.InternalError",
                 format!(
                     "the runtime failed while handling the event: {}",
@@ -74,23 +90,46 @@ where
                 ),
             ))
         });
-        let posted = match outcome {
-            Ok(json) => api.respond(&request_id, json.into()).await,
-            Err(diagnostic) => {
-                tracing::error!(requestId = %request_id, errorType = %diagnostic.error_type, "{}", diagnostic.error_message);
-                api.fail(&request_id, &diagnostic).await
-            }
-        };
-        match posted {
-            Ok(()) => {}
-            Err(ApiError::Status {
-                status: StatusCode::PAYLOAD_TOO_LARGE,
-                ..
-            }) => {
-                tracing::error!(requestId = %request_id, "Lambda refused the response as too large (413)");
-            }
-            Err(e) => tracing::error!(requestId = %request_id, "posting the result failed: {e}"),
+        post(&mut api, &request_id, reply).await;
+    }
+}
+
+/// Posts a reply; what goes wrong is logged, and the loop goes on with the next event.
+async fn post(api: &mut RuntimeApi, request_id: &str, reply: Reply) {
+    let posted = match reply {
+        Reply::Buffered(json) => api.respond(request_id, json.into()).await,
+        Reply::Failed(diagnostic) => {
+            tracing::error!(requestId = %request_id, errorType = %diagnostic.error_type, "{}", diagnostic.error_message);
+            api.fail(request_id, &diagnostic).await
         }
+        Reply::Streamed { head, rest } => {
+            // The body is produced while it is posted: a panic there is caught here too.
+            let streamed = AssertUnwindSafe(api.respond_streaming(request_id, head, rest))
+                .catch_unwind()
+                .await;
+            match streamed {
+                Ok(Ok(Some(cut))) => {
+                    tracing::error!(requestId = %request_id, errorType = %cut.error_type(), "the streamed response was cut: {cut}");
+                    Ok(())
+                }
+                Ok(Ok(None)) => Ok(()),
+                Ok(Err(e)) => Err(e),
+                Err(panic) => {
+                    tracing::error!(requestId = %request_id, "the runtime failed while streaming: {}", panic_message(&*panic));
+                    Ok(())
+                }
+            }
+        }
+    };
+    match posted {
+        Ok(()) => {}
+        Err(ApiError::Status {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            ..
+        }) => {
+            tracing::error!(requestId = %request_id, "Lambda refused the response as too large (413)");
+        }
+        Err(e) => tracing::error!(requestId = %request_id, "posting the result failed: {e}"),
     }
 }
 
@@ -184,7 +223,7 @@ mod tests {
             if info.request_id == "panics" {
                 panic!("a bug in the handler");
             }
-            Ok(b"{\"statusCode\":200}".to_vec())
+            Reply::Buffered(b"{\"statusCode\":200}".to_vec())
         };
         let api_client = RuntimeApi::new(Endpoint::parse(&address).expect("endpoint"));
         let ended = tokio::time::timeout(Duration::from_secs(10), run(handler, api_client))

@@ -1,14 +1,16 @@
 //! The way to php-fpm for the rest of the runtime: one slot per concurrent invocation, each with its
-//! own single-worker pool, socket and kept-alive connection; the invocation deadline; and recovery that
-//! stays inside the slot. A script past its deadline gets its own worker killed (the master forks a new
+//! own single-worker pool, socket and kept-alive connection; and recovery that stays inside the slot.
+//! A request holds its slot through a [`Lease`]: a script past its deadline, or a request abandoned
+//! halfway (the client of a stream went away), gets its own worker killed (the master forks a new
 //! one); a dead master is restarted before the next request while its orphaned workers finish what
 //! other slots had in flight, and are killed once those are answered.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::pools::Pool;
 use super::supervisor::{self, FpmError, Supervisor};
 use crate::fastcgi::{Connection, FcgiError, Output, Request};
 
@@ -28,40 +30,63 @@ struct Idle {
     group: u32,
 }
 
+/// Cheap to clone: every clone is the same backend.
+#[derive(Clone)]
 pub struct Backend {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     supervisor: tokio::sync::Mutex<Supervisor>,
+    /// The slots' pools (the same across restarts: they come from the configuration).
+    pools: Vec<Pool>,
     /// Per slot, its kept-alive connection while no request uses it.
     idle: Vec<Mutex<Option<Idle>>>,
     /// Slots no request holds.
     free: Mutex<Vec<usize>>,
     // With one worker per slot, more connections would only queue inside php-fpm.
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
     /// Requests in flight per master process group: a dead master's group is killed when it has none.
     in_flight: Mutex<Vec<(u32, usize)>>,
     /// Groups of dead masters whose workers still serve a request.
     retired: Mutex<Vec<u32>>,
 }
 
+/// One slot, held for one request: its connection, and what to do with its worker when the request
+/// ends. Dropped without [`Lease::finish`] or [`Lease::discard`], the request was abandoned halfway
+/// and the worker still runs it: it is killed, so the slot's next request is not stuck behind it.
+pub struct Lease {
+    inner: Arc<Inner>,
+    _permit: OwnedSemaphorePermit,
+    slot: usize,
+    group: u32,
+    conn: Option<Connection>,
+}
+
 impl Backend {
     /// `first` is the connection that proved php-fpm ready at start-up (it reaches slot 0).
     pub fn new(supervisor: Supervisor, first: Option<Connection>) -> Self {
-        let slots = supervisor.pools().len().max(1);
+        let pools = supervisor.pools().to_vec();
+        let slots = pools.len().max(1);
         let group = supervisor.group().unwrap_or(0);
         let idle: Vec<_> = (0..slots).map(|_| Mutex::new(None)).collect();
         if let (Some(conn), Some(slot)) = (first, idle.first()) {
             *lock(slot) = Some(Idle { conn, group });
         }
         Self {
-            supervisor: tokio::sync::Mutex::new(supervisor),
-            idle,
-            free: Mutex::new((0..slots).rev().collect()),
-            permits: Semaphore::new(slots),
-            in_flight: Mutex::default(),
-            retired: Mutex::default(),
+            inner: Arc::new(Inner {
+                supervisor: tokio::sync::Mutex::new(supervisor),
+                pools,
+                idle,
+                free: Mutex::new((0..slots).rev().collect()),
+                permits: Arc::new(Semaphore::new(slots)),
+                in_flight: Mutex::default(),
+                retired: Mutex::default(),
+            }),
         }
     }
 
-    /// Runs one FastCGI request within `timeout`.
+    /// Runs one FastCGI request within `timeout`, its whole answer collected.
     pub async fn execute(
         &self,
         request: &Request<'_>,
@@ -69,57 +94,66 @@ impl Backend {
         max_stdout: usize,
         on_stderr: impl FnMut(&[u8]),
     ) -> Result<Output, BackendError> {
-        let _permit = self
+        let mut lease = self.lease().await?;
+        let result = tokio::time::timeout(
+            timeout,
+            lease.connection().execute(request, max_stdout, on_stderr),
+        )
+        .await;
+        match result {
+            Ok(Ok(output)) => {
+                lease.finish();
+                Ok(output)
+            }
+            Ok(Err(e)) => {
+                lease.discard();
+                Err(e.into())
+            }
+            Err(_) => {
+                lease.timed_out();
+                Err(BackendError::Timeout(timeout))
+            }
+        }
+    }
+
+    /// Waits for a free slot and its connection (restarting php-fpm first when it died).
+    pub async fn lease(&self) -> Result<Lease, BackendError> {
+        let permit = self
+            .inner
             .permits
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|_| FcgiError::Closed)?;
         // A permit guarantees a free slot.
-        let slot = lock(&self.free).pop().unwrap_or(0);
-        let result = self
-            .execute_in(slot, request, timeout, max_stdout, on_stderr)
-            .await;
-        lock(&self.free).push(slot);
-        result
+        let slot = lock(&self.inner.free).pop().unwrap_or(0);
+        match self.inner.connection(slot).await {
+            Ok(Idle { conn, group }) => {
+                self.inner.count(group, 1);
+                Ok(Lease {
+                    inner: self.inner.clone(),
+                    _permit: permit,
+                    slot,
+                    group,
+                    conn: Some(conn),
+                })
+            }
+            Err(e) => {
+                lock(&self.inner.free).push(slot);
+                Err(e)
+            }
+        }
     }
 
-    async fn execute_in(
-        &self,
-        slot: usize,
-        request: &Request<'_>,
-        timeout: Duration,
-        max_stdout: usize,
-        on_stderr: impl FnMut(&[u8]),
-    ) -> Result<Output, BackendError> {
-        let Idle { mut conn, group } = self.connection(slot).await?;
-        self.count(group, 1);
-        let result =
-            tokio::time::timeout(timeout, conn.execute(request, max_stdout, on_stderr)).await;
-        let outcome = match result {
-            Ok(Ok(output)) => {
-                *lock(&self.idle[slot]) = Some(Idle { conn, group });
-                Ok(output)
-            }
-            // The connection is out of step or dead: dropped, the slot connects anew next time.
-            Ok(Err(e)) => Err(e.into()),
-            Err(_) => {
-                let pool = self.pool_name(slot).await;
-                match supervisor::kill_worker(group, &pool) {
-                    0 => tracing::warn!(
-                        "the php-fpm worker of pool {pool} was already gone at the deadline"
-                    ),
-                    _ => tracing::warn!(
-                        "killed the php-fpm worker of pool {pool}, still running at the deadline"
-                    ),
-                }
-                Err(BackendError::Timeout(timeout))
-            }
-        };
-        self.count(group, -1);
-        self.reap();
-        outcome
+    pub async fn shutdown(&self) {
+        self.inner.supervisor.lock().await.stop().await;
+        for group in lock(&self.inner.retired).drain(..) {
+            supervisor::kill_group(group);
+        }
     }
+}
 
+impl Inner {
     /// The slot's idle connection when its master is still the current one, else a new connection
     /// (restarting php-fpm first when it died).
     async fn connection(&self, slot: usize) -> Result<Idle, BackendError> {
@@ -150,8 +184,8 @@ impl Backend {
         if let Some(idle) = lock(&self.idle[slot]).take().filter(|i| i.group == group) {
             return Ok(idle);
         }
-        let socket = supervisor
-            .pools()
+        let socket = self
+            .pools
             .get(slot)
             .map(|p| p.socket.clone())
             .unwrap_or_else(|| supervisor.settings().socket.clone());
@@ -160,15 +194,6 @@ impl Backend {
             conn: Connection::connect(&socket).await?,
             group,
         })
-    }
-
-    async fn pool_name(&self, slot: usize) -> String {
-        let supervisor = self.supervisor.lock().await;
-        supervisor
-            .pools()
-            .get(slot)
-            .map(|p| p.name.clone())
-            .unwrap_or_default()
     }
 
     fn count(&self, group: u32, delta: isize) {
@@ -193,11 +218,60 @@ impl Backend {
         });
     }
 
-    pub async fn shutdown(&self) {
-        self.supervisor.lock().await.stop().await;
-        for group in lock(&self.retired).drain(..) {
-            supervisor::kill_group(group);
+    fn pool_name(&self, slot: usize) -> &str {
+        self.pools.get(slot).map_or("", |p| p.name.as_str())
+    }
+}
+
+impl Lease {
+    /// The slot's connection (present until the lease ends).
+    pub fn connection(&mut self) -> &mut Connection {
+        // Only the methods that consume the lease take it out.
+        #[allow(clippy::expect_used)]
+        self.conn
+            .as_mut()
+            .expect("a lease holds its connection until it ends")
+    }
+
+    /// The request completed: the connection is kept for the slot's next request.
+    pub fn finish(mut self) {
+        if let Some(conn) = self.conn.take() {
+            *lock(&self.inner.idle[self.slot]) = Some(Idle {
+                conn,
+                group: self.group,
+            });
         }
+    }
+
+    /// The connection is out of step or dead (the worker died): dropped, and the slot connects anew
+    /// next time. Its worker is left alone: the master has replaced it already.
+    pub fn discard(mut self) {
+        self.conn = None;
+    }
+
+    /// The script ran past its deadline: its worker is killed.
+    pub fn timed_out(mut self) {
+        self.conn = None;
+        self.kill_worker("at the deadline");
+    }
+
+    fn kill_worker(&self, when: &str) {
+        let pool = self.inner.pool_name(self.slot);
+        match supervisor::kill_worker(self.group, pool) {
+            0 => tracing::warn!("the php-fpm worker of pool {pool} was already gone {when}"),
+            _ => tracing::warn!("killed the php-fpm worker of pool {pool}, still running {when}"),
+        }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if self.conn.take().is_some() {
+            self.kill_worker("when its request was abandoned");
+        }
+        lock(&self.inner.free).push(self.slot);
+        self.inner.count(self.group, -1);
+        self.inner.reap();
     }
 }
 

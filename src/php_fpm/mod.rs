@@ -4,5 +4,5 @@ pub mod backend;
 pub mod pools;
 pub mod supervisor;
 
-pub use backend::{Backend, BackendError};
+pub use backend::{Backend, BackendError, Lease};
 pub use supervisor::{FpmError, FpmSettings, Supervisor};

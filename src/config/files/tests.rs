@@ -34,6 +34,7 @@ fn lambda_config(dir: &Path) -> Config {
         htaccess: true,
         static_cache_control: None,
         timeout_margin: crate::app::TimeoutMargin::Scaled(Duration::from_millis(1000)),
+        invoke_mode: crate::app::InvokeMode::Buffered,
         default_timeout: Duration::from_millis(30_000),
         start_timeout: Duration::from_millis(8000),
         concurrency: 3,

@@ -55,6 +55,8 @@ pub(super) struct RequestContext<'a> {
     pub identity: Option<Identity<'a>>,
     #[serde(borrow, default)]
     pub protocol: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub domain_name: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]

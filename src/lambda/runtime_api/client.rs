@@ -4,10 +4,12 @@
 use bytes::Bytes;
 
 use super::connection::{ApiConnection, ApiResponse};
-use super::requests::{invocation_info, ApiRequest, Endpoint};
+use super::requests::{error_trailers, invocation_info, ApiRequest, Endpoint};
 use super::ApiError;
+use crate::body::{BodyStream, StreamError};
 use crate::lambda::diagnostic::Diagnostic;
 use crate::lambda::InvocationInfo;
+use futures_util::StreamExt as _;
 
 /// One event to handle.
 #[derive(Debug)]
@@ -46,6 +48,50 @@ impl RuntimeApi {
     pub async fn respond(&mut self, request_id: &str, body: Bytes) -> Result<(), ApiError> {
         let request = self.endpoint.response_request(request_id, body);
         self.expect_accepted(&request).await
+    }
+
+    /// Posts a streamed response: `head`, then every piece of `rest` as it comes, each written before
+    /// the next is asked for. A piece that is an error ends the body with Lambda's error trailers and
+    /// is returned (the response was cut); an error of the API itself is the `Err`.
+    pub async fn respond_streaming(
+        &mut self,
+        request_id: &str,
+        head: Bytes,
+        rest: Option<BodyStream>,
+    ) -> Result<Option<StreamError>, ApiError> {
+        let request = self.endpoint.streaming_response_request(request_id);
+        let mut conn = match self.conn.take() {
+            // A body produced on the fly cannot be sent twice: make sure the connection is alive first.
+            Some(conn) if !conn.closed_by_peer() => conn,
+            _ => ApiConnection::connect(&self.endpoint.authority).await?,
+        };
+        conn.start_chunked(&request).await?;
+        conn.write_chunk(&head).await?;
+        let mut cut = None;
+        if let Some(mut rest) = rest {
+            while let Some(piece) = rest.next().await {
+                match piece {
+                    Ok(data) => conn.write_chunk(&data).await?,
+                    Err(e) => {
+                        cut = Some(e);
+                        break;
+                    }
+                }
+            }
+        }
+        let trailers = cut
+            .as_ref()
+            .map(|e| error_trailers(&Diagnostic::from(e)))
+            .unwrap_or_default();
+        conn.finish_chunks(&trailers).await?;
+        let response = conn.read_response().await?;
+        if conn.is_reusable() {
+            self.conn = Some(conn);
+        }
+        if !response.status.is_success() {
+            return Err(status_error(request.call, &response));
+        }
+        Ok(cut)
     }
 
     pub async fn fail(

@@ -82,6 +82,54 @@ impl ApiConnection {
     pub async fn exchange(&mut self, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
         self.reusable = false;
         self.send(request).await?;
+        self.read_response().await
+    }
+
+    /// Writes the head of a request whose body follows in chunks ([`ApiConnection::write_chunk`],
+    /// then [`ApiConnection::finish_chunks`] and [`ApiConnection::read_response`]).
+    pub async fn start_chunked(&mut self, request: &ApiRequest) -> Result<(), ApiError> {
+        self.reusable = false;
+        self.send(request).await
+    }
+
+    /// One chunk of a chunked body (nothing for an empty one: a zero-size chunk would end the body).
+    pub async fn write_chunk(&mut self, data: &[u8]) -> Result<(), ApiError> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        self.out.clear();
+        self.out
+            .extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
+        if data.len() <= SMALL_REQUEST_BODY {
+            // One write for the size line, the data and its CRLF.
+            self.out.extend_from_slice(data);
+            self.out.extend_from_slice(b"\r\n");
+            return self.write_out().await;
+        }
+        self.write_out().await?;
+        self.stream.write_all(data).await.map_err(ApiError::Io)?;
+        self.stream.write_all(b"\r\n").await.map_err(ApiError::Io)
+    }
+
+    /// The last chunk and the trailers, which end a chunked body.
+    pub async fn finish_chunks(&mut self, trailers: &[(&str, String)]) -> Result<(), ApiError> {
+        self.out.clear();
+        self.out.extend_from_slice(b"0\r\n");
+        for (name, value) in trailers {
+            for part in [*name, ": ", value, "\r\n"] {
+                self.out.extend_from_slice(part.as_bytes());
+            }
+        }
+        self.out.extend_from_slice(b"\r\n");
+        self.write_out().await
+    }
+
+    async fn write_out(&mut self) -> Result<(), ApiError> {
+        self.stream.write_all(&self.out).await.map_err(ApiError::Io)
+    }
+
+    /// Reads the answer to the request just written.
+    pub async fn read_response(&mut self) -> Result<ApiResponse, ApiError> {
         let head = loop {
             if let Some(head) = parse_head(&self.buf)? {
                 break head;
@@ -105,6 +153,13 @@ impl ApiConnection {
             headers: head.headers,
             body,
         })
+    }
+
+    /// Whether the API closed this kept-alive connection while it was idle (then nothing written on
+    /// it would arrive). Looks without waiting.
+    pub fn closed_by_peer(&self) -> bool {
+        let mut probe = [0u8; 1];
+        matches!(self.stream.try_read(&mut probe), Ok(0))
     }
 
     async fn send(&mut self, request: &ApiRequest) -> Result<(), ApiError> {

@@ -11,6 +11,7 @@ use crate::lambda::InvocationInfo;
 const VERSION: &str = "2018-06-01";
 const USER_AGENT: &str = concat!("lambda-fpm/", env!("CARGO_PKG_VERSION"));
 const ERROR_TYPE: &str = "Lambda-Runtime-Function-Error-Type";
+const ERROR_BODY: &str = "Lambda-Runtime-Function-Error-Body";
 
 /// Where the Runtime API is: `host:port` on Lambda, `http://host:port/prefix` in some emulators.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +31,8 @@ pub struct ApiRequest {
     /// Headers beyond `Host`, `User-Agent` and the body's length, which every request carries.
     pub headers: Vec<(&'static str, String)>,
     pub body: Bytes,
+    /// The body follows the head in chunks (`Transfer-Encoding: chunked`), ending with trailers.
+    pub chunked: bool,
 }
 
 impl Endpoint {
@@ -64,6 +67,7 @@ impl Endpoint {
             path: self.path("invocation/next"),
             headers: Vec::new(),
             body: Bytes::new(),
+            chunked: false,
         }
     }
 
@@ -75,6 +79,28 @@ impl Endpoint {
             path: self.path(&format!("invocation/{}/response", segment(request_id))),
             headers: vec![("Content-Type", "application/json".into())],
             body,
+            chunked: false,
+        }
+    }
+
+    /// `POST /runtime/invocation/{id}/response` in streaming mode: an HTTP integration response (JSON
+    /// prelude, 8 NUL bytes, raw body) in chunks, and the error trailers a failure after the first
+    /// byte sets.
+    pub fn streaming_response_request(&self, request_id: &str) -> ApiRequest {
+        ApiRequest {
+            call: "POST /invocation/{id}/response (streaming)",
+            method: Method::POST,
+            path: self.path(&format!("invocation/{}/response", segment(request_id))),
+            headers: vec![
+                ("Lambda-Runtime-Function-Response-Mode", "streaming".into()),
+                (
+                    "Content-Type",
+                    "application/vnd.awslambda.http-integration-response".into(),
+                ),
+                ("Trailer", format!("{ERROR_TYPE}, {ERROR_BODY}")),
+            ],
+            body: Bytes::new(),
+            chunked: true,
         }
     }
 
@@ -104,7 +130,22 @@ fn failure(call: &'static str, path: String, diagnostic: &Diagnostic) -> ApiRequ
         path,
         headers,
         body: Bytes::from(diagnostic.to_json()),
+        chunked: false,
     }
+}
+
+/// The trailers that end a stream cut by `diagnostic`: its type, and its JSON in base64 (a trailer
+/// value cannot hold the JSON's bytes as they are).
+pub fn error_trailers(diagnostic: &Diagnostic) -> Vec<(&'static str, String)> {
+    let mut trailers = Vec::with_capacity(2);
+    if diagnostic.error_type.bytes().all(|b| b.is_ascii_graphic()) {
+        trailers.push((ERROR_TYPE, diagnostic.error_type.clone()));
+    }
+    trailers.push((
+        ERROR_BODY,
+        base64_simd::STANDARD.encode_to_string(diagnostic.to_json()),
+    ));
+    trailers
 }
 
 impl ApiRequest {
@@ -128,7 +169,9 @@ impl ApiRequest {
                 out.extend_from_slice(part.as_bytes());
             }
         }
-        if self.method != Method::GET || !self.body.is_empty() {
+        if self.chunked {
+            out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
+        } else if self.method != Method::GET || !self.body.is_empty() {
             out.extend_from_slice(format!("Content-Length: {}\r\n", self.body.len()).as_bytes());
         }
         out.extend_from_slice(b"\r\n");

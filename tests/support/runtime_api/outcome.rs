@@ -106,6 +106,18 @@ pub struct Posted {
     pub trailers: Vec<(String, String)>,
     /// How many DATA frames the body arrived in (a body written in several pieces arrives in several).
     pub body_frames: usize,
+    /// When each DATA frame arrived, with the body's length so far: when a streamed body's bytes came.
+    pub frame_times: Vec<(Instant, usize)>,
+}
+
+impl Posted {
+    /// When the body first held `len` bytes.
+    pub fn time_of_byte(&self, len: usize) -> Option<Instant> {
+        self.frame_times
+            .iter()
+            .find(|(_, so_far)| *so_far >= len)
+            .map(|(at, _)| *at)
+    }
 }
 
 impl Posted {

@@ -243,6 +243,8 @@ async fn read_posted(req: Request<Incoming>) -> Result<(Bytes, Posted), BoxError
         match frame?.into_data() {
             Ok(data) => {
                 posted.body_frames += 1;
+                let so_far = posted.frame_times.last().map_or(0, |(_, n)| *n) + data.len();
+                posted.frame_times.push((std::time::Instant::now(), so_far));
                 match &first {
                     None => first = Some(data),
                     Some(f) => {

@@ -1,0 +1,241 @@
+//! The HTTP pipeline with a streamed body: the same routing, params and error answers as the buffered
+//! one, but php-fpm's output is handed on as it arrives. The CGI head is read first (a failure before
+//! it is answered as in buffered mode: 502, 504); after it, each piece PHP flushes goes to the client
+//! while the script runs, and a failure ends the body as cut.
+
+use std::time::Duration;
+
+use bytes::BytesMut;
+use tokio::time::{timeout_at, Instant};
+
+use super::{App, AppError, Routed, ScriptError};
+use crate::body::{BodyStream, StreamError, StreamedResponse, STREAM_LIMIT};
+use crate::cgi::{self, CgiError};
+use crate::fastcgi::{Params, Request};
+use crate::lambda::InvocationInfo;
+use crate::message::HttpRequest;
+use crate::php_fpm::Lease;
+use crate::router::Script;
+use crate::static_files;
+
+/// CGI headers longer than this without their end are not headers: the script printed a body without
+/// any (API Gateway refuses more than about 10 KB of headers anyway).
+const MAX_HEAD: usize = 1024 * 1024;
+
+impl App {
+    /// The request's response with its body streamed. HEAD requests, redirects and refusals have no
+    /// body worth streaming and take the buffered path.
+    pub async fn handle_request_streamed(
+        &self,
+        req: &HttpRequest,
+        request_context: Option<&str>,
+        invocation: &InvocationInfo,
+    ) -> Result<StreamedResponse, AppError> {
+        if req.is_head() {
+            return Ok(self
+                .handle_request(req, request_context, invocation)
+                .await?
+                .into());
+        }
+        let script = match self.route(req, invocation) {
+            Routed::Script(script) => script,
+            Routed::Static(path) => {
+                return Ok(static_files::respond_streamed(
+                    &path,
+                    req,
+                    &self.static_config,
+                ))
+            }
+            Routed::Answer(response) => return Ok(response.into()),
+        };
+        match self
+            .stream_script(req, &script, request_context, invocation)
+            .await
+        {
+            Ok(response) => Ok(response),
+            Err(e) => e.into_response(&invocation.request_id).map(Into::into),
+        }
+    }
+
+    async fn stream_script(
+        &self,
+        req: &HttpRequest,
+        script: &Script,
+        request_context: Option<&str>,
+        invocation: &InvocationInfo,
+    ) -> Result<StreamedResponse, ScriptError> {
+        let mut params = Params::build(req, script, &self.site);
+        params.extend(invocation.server_variables(request_context));
+        let request = Request::new(&params, &req.body);
+        let budget = self.budget(invocation);
+        let deadline = Instant::now() + budget;
+        let mut on_stderr = php_logger(invocation.request_id.clone());
+        let mut lease = self.backend.lease().await?;
+        match timeout_at(deadline, lease.connection().send(&request)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                lease.discard();
+                return Err(ScriptError::Fcgi(e));
+            }
+            Err(_) => {
+                lease.timed_out();
+                return Err(ScriptError::Timeout(budget));
+            }
+        }
+        let (out, ended) = match read_head(&mut lease, deadline, budget, &mut on_stderr).await {
+            Ok(read) => read,
+            Err(e) => {
+                match e {
+                    ScriptError::Fcgi(_) => lease.discard(),
+                    ScriptError::Timeout(_) => lease.timed_out(),
+                    // Output that is no CGI head: dropped unfinished, the worker is killed.
+                    _ => drop(lease),
+                }
+                return Err(e);
+            }
+        };
+        let mut head = cgi::parse(out).map_err(ScriptError::Cgi)?;
+        if ended {
+            lease.finish();
+            return Ok(head.into());
+        }
+        if matches!(head.status, 204 | 304) {
+            // No body may follow: what the script still prints is read and dropped.
+            drain(lease, deadline, budget, &mut on_stderr).await?;
+            head.body.clear();
+            return Ok(head.into());
+        }
+        let sent = head.body.len();
+        Ok(StreamedResponse {
+            head,
+            rest: Some(fcgi_body(lease, deadline, budget, on_stderr, sent)),
+        })
+    }
+}
+
+/// PHP's messages on the FastCGI stderr stream, into the log with the invocation's id.
+fn php_logger(request_id: String) -> impl FnMut(&[u8]) + Send + 'static {
+    move |chunk: &[u8]| {
+        for line in cgi::stderr_lines(chunk) {
+            crate::logging::php_line(&line, Some(&request_id));
+        }
+    }
+}
+
+/// Reads the script's output until its CGI head is complete (or the script ended); returns what was
+/// read and whether the script ended.
+async fn read_head(
+    lease: &mut Lease,
+    deadline: Instant,
+    budget: Duration,
+    on_stderr: &mut (impl FnMut(&[u8]) + Send),
+) -> Result<(BytesMut, bool), ScriptError> {
+    let mut out = BytesMut::new();
+    loop {
+        match timeout_at(deadline, lease.connection().read_stdout(on_stderr)).await {
+            Ok(Ok((data, ended))) => {
+                out.extend_from_slice(&data);
+                if ended || cgi::head_end(&out).is_some() {
+                    return Ok((out, ended));
+                }
+                if out.len() > MAX_HEAD {
+                    return Err(ScriptError::Cgi(CgiError::NoHeaderEnd));
+                }
+            }
+            Ok(Err(e)) => return Err(ScriptError::Fcgi(e)),
+            Err(_) => return Err(ScriptError::Timeout(budget)),
+        }
+    }
+}
+
+/// Reads the rest of the script's output and drops it.
+async fn drain(
+    mut lease: Lease,
+    deadline: Instant,
+    budget: Duration,
+    on_stderr: &mut (impl FnMut(&[u8]) + Send),
+) -> Result<(), ScriptError> {
+    loop {
+        match timeout_at(deadline, lease.connection().read_stdout(on_stderr)).await {
+            Ok(Ok((_, true))) => {
+                lease.finish();
+                return Ok(());
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                lease.discard();
+                return Err(ScriptError::Fcgi(e));
+            }
+            Err(_) => {
+                lease.timed_out();
+                return Err(ScriptError::Timeout(budget));
+            }
+        }
+    }
+}
+
+/// The state of a body being read from php-fpm.
+struct FcgiBody<F> {
+    lease: Option<Lease>,
+    deadline: Instant,
+    budget: Duration,
+    on_stderr: F,
+    sent: usize,
+}
+
+/// The script's output after its head, piece by piece as PHP flushes it, until END_REQUEST. Each piece
+/// is read only when the previous one was sent, so php-fpm is read as fast as the client takes it.
+fn fcgi_body<F>(
+    lease: Lease,
+    deadline: Instant,
+    budget: Duration,
+    on_stderr: F,
+    sent: usize,
+) -> BodyStream
+where
+    F: FnMut(&[u8]) + Send + 'static,
+{
+    let state = FcgiBody {
+        lease: Some(lease),
+        deadline,
+        budget,
+        on_stderr,
+        sent,
+    };
+    Box::pin(futures_util::stream::unfold(state, |mut st| async move {
+        let mut lease = st.lease.take()?;
+        let read = timeout_at(
+            st.deadline,
+            lease.connection().read_stdout(&mut st.on_stderr),
+        )
+        .await;
+        let item = match read {
+            Ok(Ok((data, ended))) => {
+                st.sent += data.len();
+                if st.sent > STREAM_LIMIT {
+                    // Dropping the lease unfinished kills the worker.
+                    drop(lease);
+                    return Some((Err(StreamError::TooLarge), st));
+                }
+                if ended {
+                    lease.finish();
+                    if data.is_empty() {
+                        return None;
+                    }
+                } else {
+                    st.lease = Some(lease);
+                }
+                Ok(data.freeze())
+            }
+            Ok(Err(e)) => {
+                lease.discard();
+                Err(StreamError::Fcgi(e))
+            }
+            Err(_) => {
+                lease.timed_out();
+                Err(StreamError::Timeout(st.budget))
+            }
+        };
+        Some((item, st))
+    }))
+}
