@@ -327,3 +327,12 @@ fn error_types_for_the_console() {
         "Runtime.InvalidConfiguration"
     );
 }
+
+#[test]
+fn invoke_mode_is_buffered_or_response_stream() {
+    assert_eq!(ok(&lambda(), &[]).invoke_mode, InvokeMode::Buffered);
+    let mode = |v| ok(&lambda(), &[("LAMBDA_FPM_INVOKE_MODE", v)]).invoke_mode;
+    assert_eq!(mode("buffered"), InvokeMode::Buffered);
+    assert_eq!(mode("RESPONSE_STREAM"), InvokeMode::ResponseStream);
+    assert_invalid(&[("LAMBDA_FPM_INVOKE_MODE", "stream")], "LAMBDA_FPM_INVOKE_MODE");
+}

@@ -369,3 +369,46 @@ async fn serve_streams_flushed_output_with_chunked_http() {
     );
     assert!(sent.elapsed() >= Duration::from_millis(1000));
 }
+
+/// The Runtime API closing the stream halfway (the client went away): the script's worker is killed
+/// rather than left writing into nothing, and the next invocation is served at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_closed_by_the_runtime_api_frees_its_worker() {
+    let lambda = Lambda::start_env(STREAM).await;
+    lambda.api.cut_next_response_after(2 * 1024 * 1024);
+    let inv = lambda
+        .invoke_detailed(
+            &faults("/stream-mb", &[("mb", "50")]),
+            Duration::from_secs(30),
+        )
+        .await;
+    assert!(
+        matches!(
+            inv.outcome,
+            crate::support::Outcome::Rejected { status: 0, .. }
+        ),
+        "{}",
+        inv.outcome.describe()
+    );
+    let logs = lambda
+        .bs
+        .wait_for_log("when its request was abandoned", Duration::from_secs(5))
+        .await;
+    assert!(
+        logs.contains("killed the php-fpm worker of pool lambda"),
+        "{logs}"
+    );
+    let started = std::time::Instant::now();
+    let next = streamed(
+        &lambda,
+        &faults("/cookies-and-flush", &[]),
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(next.outcome.streamed_http().0["statusCode"], 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -267,6 +267,12 @@ impl RuntimeApi {
         lock(&self.shared).faults.response_close += 1;
     }
 
+    /// The next POST /response has its connection closed once `bytes` of its body arrived: a client
+    /// that goes away in the middle of a stream. Recorded as `Outcome::Rejected { status: 0 }`.
+    pub fn cut_next_response_after(&self, bytes: usize) {
+        lock(&self.shared).faults.response_cut_after = Some(bytes);
+    }
+
     /// Every POST /response and /error waits `delay` before it is answered (None: no delay).
     pub fn delay_answers(&self, delay: Option<Duration>) {
         lock(&self.shared).faults.answer_delay = delay;

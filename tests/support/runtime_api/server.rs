@@ -65,6 +65,9 @@ pub(super) struct Faults {
     /// Number of upcoming POST /response calls whose connection is closed without an answer (the
     /// invocation is recorded as `Outcome::Rejected { status: 0 }`).
     pub response_close: usize,
+    /// The next POST /response has its connection closed once this many body bytes arrived (a client
+    /// that goes away in the middle of a stream); recorded as `Outcome::Rejected { status: 0 }`.
+    pub response_cut_after: Option<usize>,
     /// Delay added before answering every POST /response and /error.
     pub answer_delay: Option<Duration>,
 }
@@ -154,8 +157,22 @@ async fn route(
         (&Method::POST, ["invocation", id, "response"]) => {
             shared.answers_posted.fetch_add(1, Ordering::SeqCst);
             let id = id.to_string();
-            let (body, posted) = read_posted(req).await?;
+            let cut_after = lock(shared).faults.response_cut_after.take();
+            let (body, posted) = read_posted(req, cut_after).await?;
             let answered_at = Instant::now();
+            if cut_after.is_some_and(|n| body.len() >= n) {
+                let body_len = body.len();
+                let _ = answer(shared, &id, answered_at, posted, |_| {
+                    (
+                        0,
+                        Outcome::Rejected {
+                            status: 0,
+                            body_len,
+                        },
+                    )
+                });
+                return Err("connection closed mid-body by fault injection".into());
+            }
             answer_delay(shared).await;
             let close = {
                 let mut st = lock(shared);
@@ -192,7 +209,7 @@ async fn route(
         (&Method::POST, ["invocation", id, "error"]) => {
             shared.answers_posted.fetch_add(1, Ordering::SeqCst);
             let id = id.to_string();
-            let (body, posted) = read_posted(req).await?;
+            let (body, posted) = read_posted(req, None).await?;
             let answered_at = Instant::now();
             let error_type = posted
                 .header("lambda-runtime-function-error-type")
@@ -204,7 +221,7 @@ async fn route(
             }))
         }
         (&Method::POST, ["init", "error"]) => {
-            let (body, posted) = read_posted(req).await?;
+            let (body, posted) = read_posted(req, None).await?;
             let error_type = posted
                 .header("lambda-runtime-function-error-type")
                 .unwrap_or_default()
@@ -221,7 +238,10 @@ async fn route(
 
 /// Reads a POST's body frame by frame: the data (in one piece when it came in one) and the trailers,
 /// with the request headers.
-async fn read_posted(req: Request<Incoming>) -> Result<(Bytes, Posted), BoxError> {
+async fn read_posted(
+    req: Request<Incoming>,
+    cut_after: Option<usize>,
+) -> Result<(Bytes, Posted), BoxError> {
     let headers = req
         .headers()
         .iter()
@@ -245,6 +265,9 @@ async fn read_posted(req: Request<Incoming>) -> Result<(Bytes, Posted), BoxError
                 posted.body_frames += 1;
                 let so_far = posted.frame_times.last().map_or(0, |(_, n)| *n) + data.len();
                 posted.frame_times.push((std::time::Instant::now(), so_far));
+                if cut_after.is_some_and(|n| so_far >= n) {
+                    return Ok((Bytes::from(vec![0u8; so_far]), posted));
+                }
                 match &first {
                     None => first = Some(data),
                     Some(f) => {
