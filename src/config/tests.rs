@@ -334,5 +334,8 @@ fn invoke_mode_is_buffered_or_response_stream() {
     let mode = |v| ok(&lambda(), &[("LAMBDA_FPM_INVOKE_MODE", v)]).invoke_mode;
     assert_eq!(mode("buffered"), InvokeMode::Buffered);
     assert_eq!(mode("RESPONSE_STREAM"), InvokeMode::ResponseStream);
-    assert_invalid(&[("LAMBDA_FPM_INVOKE_MODE", "stream")], "LAMBDA_FPM_INVOKE_MODE");
+    assert_invalid(
+        &[("LAMBDA_FPM_INVOKE_MODE", "stream")],
+        "LAMBDA_FPM_INVOKE_MODE",
+    );
 }

@@ -70,19 +70,12 @@ impl Params {
         let host = req.header("host").map(sanitize_value).unwrap_or_default();
         let server_name = server_name(&host);
 
-        let uri_path: String = percent_encode(req.path.as_bytes(), URI_UNSAFE).collect();
         let query = escape_controls(&req.query);
-        let mut request_uri = uri_path.into_bytes();
-        if !query.is_empty() {
-            request_uri.push(b'?');
-            request_uri.extend_from_slice(query.as_bytes());
-        }
-
         p.add("GATEWAY_INTERFACE", "CGI/1.1");
         p.add("SERVER_SOFTWARE", site.server_software.as_bytes());
         p.add("SERVER_PROTOCOL", req.protocol.as_bytes());
         p.add("REQUEST_METHOD", req.method.as_bytes());
-        p.add("REQUEST_URI", request_uri);
+        p.add("REQUEST_URI", request_uri(&req.path, &query));
         p.add("DOCUMENT_URI", escape_controls(&req.path).as_bytes());
         p.add("QUERY_STRING", query.as_bytes());
         p.add(
@@ -176,6 +169,18 @@ impl Params {
         }
         out
     }
+}
+
+/// `REQUEST_URI`: the path with the bytes a URI cannot hold percent-encoded, and the query.
+fn request_uri(path: &str, query: &str) -> Vec<u8> {
+    let mut uri: Vec<u8> = percent_encode(path.as_bytes(), URI_UNSAFE)
+        .collect::<String>()
+        .into_bytes();
+    if !query.is_empty() {
+        uri.push(b'?');
+        uri.extend_from_slice(query.as_bytes());
+    }
+    uri
 }
 
 /// Header bytes pass through except NUL, CR and LF, which become spaces: PHP copies params into C
