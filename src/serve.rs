@@ -82,6 +82,7 @@ async fn handle(
         deadline_ms: None,
         function_arn: "arn:aws:lambda:local:000000000000:function:serve".into(),
         trace_id: None,
+        tenant_id: None,
     };
     match app.handle_event(&event, &info).await {
         Ok(json) => from_v2_response(&json),

@@ -146,6 +146,7 @@ pub fn fcgi_request(event: &[u8], app: &AppSpec) -> Result<FcgiRequest, String> 
             .map(|d| d.as_millis() as u64 + 300_000),
         function_arn: FUNCTION_ARN.into(),
         trace_id: Some(TRACE_ID.into()),
+        tenant_id: None,
     };
     let site = Site::new(document_root.display().to_string());
     let mut params = Params::build(&parsed.request, &script, &site);

@@ -19,3 +19,4 @@ mod reliability;
 mod responses;
 mod serve;
 mod static_files;
+mod tenants;

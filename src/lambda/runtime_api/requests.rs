@@ -160,6 +160,7 @@ pub fn invocation_info(headers: &HeaderMap) -> Result<InvocationInfo, ApiError> 
         deadline_ms: get("lambda-runtime-deadline-ms").and_then(|v| v.trim().parse().ok()),
         function_arn: get("lambda-runtime-invoked-function-arn").unwrap_or_default(),
         trace_id: get("lambda-runtime-trace-id").filter(|s| !s.is_empty()),
+        tenant_id: get("lambda-runtime-aws-tenant-id").filter(|s| !s.is_empty()),
     })
 }
 
@@ -262,5 +263,14 @@ mod tests {
         assert_eq!(info.request_id, "abc");
         assert_eq!(info.deadline_ms, Some(1_700_000_000_000));
         assert_eq!(info.trace_id.as_deref(), Some("Root=1-2"));
+        assert_eq!(info.tenant_id, None, "no header, no tenant");
+        h.insert("lambda-runtime-aws-tenant-id", "".parse().expect("hv"));
+        assert_eq!(invocation_info(&h).expect("ok").tenant_id, None);
+        h.insert(
+            "lambda-runtime-aws-tenant-id",
+            "blue-tenant".parse().expect("hv"),
+        );
+        let info = invocation_info(&h).expect("ok");
+        assert_eq!(info.tenant_id.as_deref(), Some("blue-tenant"));
     }
 }

@@ -48,6 +48,8 @@ pub(super) struct Slot {
     pub event: Bytes,
     pub timeout: Duration,
     pub trace_id: String,
+    /// Sent as `Lambda-Runtime-Aws-Tenant-Id` when set.
+    pub tenant_id: Option<String>,
     pub delivered: Option<Delivered>,
     pub reply: Reply,
 }
@@ -386,6 +388,7 @@ fn deliver(shared: &Arc<Shared>) -> Result<Option<Response<Full<Bytes>>>, BoxErr
     }
     let event = std::mem::take(&mut slot.event);
     let trace_id = slot.trace_id.parse()?;
+    let tenant_id = slot.tenant_id.as_deref().map(str::parse).transpose()?;
     drop(st);
     let mut resp = reply(200, event);
     let h = resp.headers_mut();
@@ -399,5 +402,8 @@ fn deliver(shared: &Arc<Shared>) -> Result<Option<Response<Full<Bytes>>>, BoxErr
         http::HeaderValue::from_static(FUNCTION_ARN),
     );
     h.insert("lambda-runtime-trace-id", trace_id);
+    if let Some(tenant_id) = tenant_id {
+        h.insert("lambda-runtime-aws-tenant-id", tenant_id);
+    }
     Ok(Some(resp))
 }
