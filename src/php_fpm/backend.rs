@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 
 use super::supervisor::{self, FpmError, Supervisor};
+use super::workers;
 use crate::fastcgi::{Connection, FcgiError, Output, Request};
 
 #[derive(Debug, thiserror::Error)]
@@ -104,7 +105,7 @@ impl Backend {
             Ok(Err(e)) => Err(e.into()),
             Err(_) => {
                 let pool = self.pool_name(slot).await;
-                match supervisor::kill_worker(group, &pool) {
+                match workers::kill_worker(group, &pool) {
                     0 => tracing::warn!(
                         "the php-fpm worker of pool {pool} was already gone at the deadline"
                     ),
@@ -191,6 +192,48 @@ impl Backend {
             supervisor::kill_group(*group);
             false
         });
+    }
+
+    /// After a SnapStart restore: every environment restored from one snapshot starts with the same
+    /// processes, so each gets new php-fpm workers (PHP seeds `mt_rand`, `rand` and `lcg_value` per
+    /// process, and a worker's persistent connections would be shared by all the copies). The master
+    /// stays, with the opcache it holds in shared memory. The kept-alive connections reach the old
+    /// workers and are dropped; the next request of each slot opens a new one. Returns the new workers.
+    pub async fn renew_workers(&self, timeout: Duration) -> Result<Vec<workers::Worker>, FpmError> {
+        let mut supervisor = self.supervisor.lock().await;
+        for idle in &self.idle {
+            lock(idle).take();
+        }
+        supervisor.reset_backoff();
+        if !supervisor.is_running() {
+            return self.restart_master(&mut supervisor).await;
+        }
+        let master = supervisor.group().unwrap_or(0);
+        let pools: Vec<String> = supervisor.pools().iter().map(|p| p.name.clone()).collect();
+        let old = workers::children(master);
+        supervisor.stopping(&old.iter().map(|w| w.pid as u32).collect::<Vec<_>>());
+        match workers::replace(master, &old, &pools, timeout).await {
+            Ok(renewed) => Ok(renewed),
+            // The master died meanwhile (no one forked the new workers).
+            Err(_) if !supervisor.is_running() => self.restart_master(&mut supervisor).await,
+            Err(left) => Err(FpmError::WorkersNotReplaced { timeout, left }),
+        }
+    }
+
+    /// Starts a new master in place of a dead one (its workers are new too); returns its workers.
+    async fn restart_master(
+        &self,
+        supervisor: &mut Supervisor,
+    ) -> Result<Vec<workers::Worker>, FpmError> {
+        if let Some(dead) = supervisor.group() {
+            lock(&self.retired).push(dead);
+        }
+        self.reap();
+        let stream = supervisor.start().await?;
+        let group = supervisor.group().unwrap_or(0);
+        let conn = Connection::from_stream(stream);
+        *lock(&self.idle[0]) = Some(Idle { conn, group });
+        Ok(workers::list(group))
     }
 
     pub async fn shutdown(&self) {
