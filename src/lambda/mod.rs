@@ -3,6 +3,7 @@
 
 pub mod diagnostic;
 pub mod events;
+pub mod lifecycle;
 pub mod response;
 pub mod runtime;
 pub mod runtime_api;

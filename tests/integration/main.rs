@@ -18,5 +18,7 @@ mod logs;
 mod reliability;
 mod responses;
 mod serve;
+mod snapstart;
 mod static_files;
 mod tenants;
+mod warmup;

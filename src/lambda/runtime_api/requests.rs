@@ -88,6 +88,28 @@ impl Endpoint {
     pub fn init_error_request(&self, diagnostic: &Diagnostic) -> ApiRequest {
         failure("POST /init/error", self.path("init/error"), diagnostic)
     }
+
+    /// `GET /runtime/restore/next` (SnapStart): init is done. Lambda takes the snapshot while this call
+    /// is pending and answers it (200) in each environment restored from the snapshot.
+    pub fn restore_next_request(&self) -> ApiRequest {
+        ApiRequest {
+            call: "GET /restore/next",
+            method: Method::GET,
+            path: self.path("restore/next"),
+            headers: Vec::new(),
+            body: Bytes::new(),
+        }
+    }
+
+    /// `POST /runtime/restore/error` (SnapStart): the after-restore work failed; the same body as
+    /// `/init/error`. AWS's runtime interface clients send the type `Runtime.AfterRestoreError`.
+    pub fn restore_error_request(&self, diagnostic: &Diagnostic) -> ApiRequest {
+        failure(
+            "POST /restore/error",
+            self.path("restore/error"),
+            diagnostic,
+        )
+    }
 }
 
 /// An error post: the diagnostic as JSON, its type in a header as well.
@@ -235,6 +257,25 @@ mod tests {
         let init = e.init_error_request(&d);
         assert_eq!(init.path, "/2018-06-01/runtime/init/error");
         assert_eq!(init.call, "POST /init/error");
+    }
+
+    #[test]
+    fn snapstart_calls() {
+        let e = Endpoint::parse("http://127.0.0.1:9000/.rt").expect("ok");
+        assert_eq!(
+            head(&e.restore_next_request()),
+            format!(
+                "GET /.rt/2018-06-01/runtime/restore/next HTTP/1.1\r\nHost: 127.0.0.1:9001\r\n\
+                 User-Agent: {USER_AGENT}\r\n\r\n"
+            )
+        );
+        let d = Diagnostic::new("Runtime.AfterRestoreError", "php-fpm did not come back");
+        let r = e.restore_error_request(&d);
+        assert_eq!(r.method, Method::POST);
+        assert_eq!(r.path, "/.rt/2018-06-01/runtime/restore/error");
+        assert!(head(&r)
+            .contains("\r\nLambda-Runtime-Function-Error-Type: Runtime.AfterRestoreError\r\n"));
+        assert_eq!(r.body, Bytes::from(d.to_json()));
     }
 
     #[test]

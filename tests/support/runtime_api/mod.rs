@@ -14,6 +14,7 @@
 
 mod outcome;
 mod server;
+mod snapshot;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -74,6 +75,7 @@ impl RuntimeApi {
             answers_posted: AtomicUsize::new(0),
             answers_refused: AtomicUsize::new(0),
             answers: answers_tx,
+            snapshot: Default::default(),
         });
         let accept_shared = shared.clone();
         let server = tokio::spawn(async move {
@@ -82,8 +84,9 @@ impl RuntimeApi {
             while let Ok((stream, _)) = listener.accept().await {
                 let _ = stream.set_nodelay(true);
                 let shared = accept_shared.clone();
+                let epoch = shared.snapshot.epoch();
                 connections.spawn(async move {
-                    let svc = service_fn(move |req| server::handle(shared.clone(), req));
+                    let svc = service_fn(move |req| server::handle(shared.clone(), epoch, req));
                     let _ = http1::Builder::new()
                         .keep_alive(true)
                         .serve_connection(TokioIo::new(stream), svc)

@@ -16,6 +16,7 @@ use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::outcome::{Invocation, Outcome, Posted};
+use super::snapshot::{self, Snapshot};
 use super::{FUNCTION_ARN, MAX_RESPONSE_BYTES, MAX_STREAMED_BYTES};
 
 pub(super) type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -94,6 +95,8 @@ pub(super) struct Shared {
     pub answers_refused: AtomicUsize,
     /// Where answers of `Reply::Queue` invocations go.
     pub answers: mpsc::UnboundedSender<Invocation>,
+    /// SnapStart: the pending `/restore/next`, the restores and the connections they made stale.
+    pub snapshot: Snapshot,
 }
 
 pub(super) fn lock(shared: &Shared) -> MutexGuard<'_, State> {
@@ -107,7 +110,7 @@ pub(super) fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-fn reply(status: u16, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+pub(super) fn reply(status: u16, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(body.into()));
     *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     resp.headers_mut().insert(
@@ -121,25 +124,37 @@ fn error_json(kind: &str, msg: &str) -> Bytes {
     Bytes::from(serde_json::json!({"errorType": kind, "errorMessage": msg}).to_string())
 }
 
-/// The hyper service: routes one request and logs it.
+/// The hyper service of a connection opened in connection epoch `epoch`: routes one request and logs
+/// it. A request on a connection from before the last restore is logged and never answered.
 pub(super) async fn handle(
     shared: Arc<Shared>,
+    epoch: u64,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, BoxError> {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
+    if !shared.snapshot.admits(epoch) {
+        log(
+            &shared,
+            format!("{method} {path} -> no answer: a connection from before the restore"),
+        );
+        return std::future::pending().await;
+    }
     let result = route(&shared, req).await;
     let status = match &result {
         Ok(r) => r.status().as_u16().to_string(),
         Err(_) => "closed".to_string(),
     };
-    let mut st = lock(&shared);
+    log(&shared, format!("{method} {path} -> {status}"));
+    result
+}
+
+fn log(shared: &Shared, line: String) {
+    let mut st = lock(shared);
     if st.log.len() == LOG_CAPACITY {
         st.log.pop_front();
     }
-    st.log.push_back(format!("{method} {path} -> {status}"));
-    drop(st);
-    result
+    st.log.push_back(line);
 }
 
 async fn route(
@@ -153,6 +168,8 @@ async fn route(
     let segments: Vec<&str> = rest.split('/').collect();
     match (req.method(), segments.as_slice()) {
         (&Method::GET, ["invocation", "next"]) => next(shared).await,
+        (&Method::GET, ["restore", "next"]) => snapshot::restore_next(shared).await,
+        (&Method::POST, ["restore", "error"]) => snapshot::restore_error(shared, req).await,
         (&Method::POST, ["invocation", id, "response"]) => {
             shared.answers_posted.fetch_add(1, Ordering::SeqCst);
             let id = id.to_string();
@@ -336,6 +353,7 @@ fn answer(
 
 async fn next(shared: &Arc<Shared>) -> Result<Response<Full<Bytes>>, BoxError> {
     shared.next_calls.fetch_add(1, Ordering::SeqCst);
+    shared.snapshot.note_next();
     let delay = {
         let mut st = lock(shared);
         st.first_next.get_or_insert_with(Instant::now);
