@@ -122,7 +122,7 @@ const BROWSER_HEADERS: &[(&str, &str)] = &[
 ];
 
 /// The event `source` delivers for `req` sent by a browser (the suites' event builder).
-fn event(source: Source, req: Request) -> Bytes {
+pub fn event(source: Source, req: Request) -> Bytes {
     let value = source.request(&req.headers(BROWSER_HEADERS));
     Bytes::from(serde_json::to_vec(&value).unwrap_or_default())
 }
