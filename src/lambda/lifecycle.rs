@@ -41,6 +41,11 @@ pub async fn before_first_next(
     init_type: &InitType,
     warmup: &[String],
 ) -> Result<(), LifecycleError> {
+    if let InitType::Other(unknown) = init_type {
+        tracing::info!(
+            "AWS_LAMBDA_INITIALIZATION_TYPE={unknown:?} is not one this version knows: no warm-up, no snapshot"
+        );
+    }
     if !warmup.is_empty() {
         if init_type.warms_up() {
             warm_up(app, warmup).await;

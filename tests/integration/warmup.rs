@@ -71,5 +71,11 @@ async fn on_demand_init_never_warms_up() {
             l.bs.wait_for_log("LAMBDA_FPM_WARMUP is not requested", Duration::from_secs(1))
                 .await;
         assert!(!logs.contains("warm-up GET"), "{init_type:?}:\n{logs}");
+        if init_type == Some("some-future-type") {
+            assert!(
+                logs.contains(r#"AWS_LAMBDA_INITIALIZATION_TYPE="some-future-type" is not one"#),
+                "{logs}"
+            );
+        }
     }
 }
