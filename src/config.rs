@@ -72,6 +72,10 @@ pub struct Config {
     pub start_timeout: Duration,
     /// Concurrent invocation loops (= php-fpm workers).
     pub concurrency: usize,
+    /// `AWS_LAMBDA_INITIALIZATION_TYPE`: how Lambda started this environment.
+    pub init_type: InitType,
+    /// `LAMBDA_FPM_WARMUP`: paths (with an optional query) requested before the first invocation.
+    pub warmup: Vec<String>,
     /// `TMPDIR`: the writable directory (sessions, uploads, opcache, the runtime dir).
     pub tmp: PathBuf,
     /// `LAMBDA_FPM_RUNTIME_DIR`; `None`: `$TMPDIR/lambda-fpm-<pid>`.
@@ -90,6 +94,37 @@ pub struct PhpFiles {
     pub fpm_config: Option<PathBuf>,
     /// `PATH`, searched for php-fpm after the layer's `bin/php-fpm`.
     pub search_path: Vec<PathBuf>,
+}
+
+/// How Lambda started the environment (`AWS_LAMBDA_INITIALIZATION_TYPE`). It decides whether init may
+/// spend time on warm-up requests and whether a snapshot follows init.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InitType {
+    /// Started for a waiting request: init is billed and limited to 10 s (also the default when unset).
+    OnDemand,
+    /// Started ahead of traffic: init time delays no request.
+    ProvisionedConcurrency,
+    /// Started to be snapshotted: init runs once per published version, then each environment restores.
+    SnapStart,
+    /// A type this version does not know: treated like on-demand (no warm-up, no snapshot). Lambda adds
+    /// types over time, so this is no reason to refuse to start.
+    Other(String),
+}
+
+impl InitType {
+    fn parse(value: Option<&str>) -> Self {
+        match value.map(str::trim) {
+            None | Some("on-demand") => Self::OnDemand,
+            Some("provisioned-concurrency") => Self::ProvisionedConcurrency,
+            Some("snap-start") => Self::SnapStart,
+            Some(other) => Self::Other(other.to_owned()),
+        }
+    }
+
+    /// Whether warm-up requests may run: only when init time delays no request.
+    pub fn warms_up(&self) -> bool {
+        matches!(self, Self::ProvisionedConcurrency | Self::SnapStart)
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -139,7 +174,7 @@ impl ConfigError {
 /// report with, and the validated configuration. Pure: reads nothing but `env`.
 pub fn parse(cli: &Cli, env: &dyn Fn(&str) -> Option<String>) -> Parsed {
     let env = Env(env);
-    let log_format = log_format(&env);
+    let log_format = log_format(cli, &env);
     let log_level = log_level(&env);
     let mode = mode(cli, &env);
     let reporting = Reporting {
@@ -227,6 +262,8 @@ fn settings(cli: &Cli, env: &Env, mode: Mode) -> Result<Config, ConfigError> {
         default_timeout: env.millis("LAMBDA_FPM_TIMEOUT_MS", 30_000, 1)?,
         start_timeout: env.millis("LAMBDA_FPM_START_TIMEOUT_MS", 8000, 1)?,
         concurrency: concurrency(env)?,
+        init_type: InitType::parse(env.get("AWS_LAMBDA_INITIALIZATION_TYPE").as_deref()),
+        warmup: warmup(env)?,
         tmp: env
             .parse("TMPDIR", "an absolute path", absolute)?
             .unwrap_or_else(|| PathBuf::from("/tmp")),
@@ -244,7 +281,13 @@ fn settings(cli: &Cli, env: &Env, mode: Mode) -> Result<Config, ConfigError> {
 }
 
 /// Lambda sends `Text` or `JSON`; any case is accepted, anything else is a mistake worth stopping for.
-fn log_format(env: &Env) -> Result<LogFormat, ConfigError> {
+/// Lambda Managed Instances (`AWS_LAMBDA_MAX_CONCURRENCY` set) accept only JSON logs: Lambda configures
+/// their log format as JSON and it cannot be changed, and lines of concurrent invocations interleave, so
+/// each needs its own `requestId` field. There, JSON whatever the variable says.
+fn log_format(cli: &Cli, env: &Env) -> Result<LogFormat, ConfigError> {
+    if cli.command.is_none() && env.get("AWS_LAMBDA_MAX_CONCURRENCY").is_some() {
+        return Ok(LogFormat::Json);
+    }
     let format = env.parse("AWS_LAMBDA_LOG_FORMAT", "Text or JSON", |v| {
         match v.to_ascii_uppercase().as_str() {
             "TEXT" => Some(LogFormat::Text),
@@ -276,6 +319,24 @@ fn concurrency(env: &Env) -> Result<usize, ConfigError> {
     Ok(env
         .parse("AWS_LAMBDA_MAX_CONCURRENCY", EXPECTED, count)?
         .unwrap_or(1))
+}
+
+/// Warm-up targets go into a request line as they are: a path from the root, with an optional query,
+/// and nothing that could not stand in a URL (no space, no control byte).
+fn warmup(env: &Env) -> Result<Vec<String>, ConfigError> {
+    let Some(value) = env.get("LAMBDA_FPM_WARMUP") else {
+        return Ok(Vec::new());
+    };
+    let targets = split_list(&value);
+    let valid = |t: &String| t.starts_with('/') && t.bytes().all(|b| b.is_ascii_graphic());
+    if targets.is_empty() || !targets.iter().all(valid) {
+        return Err(ConfigError::Invalid {
+            name: "LAMBDA_FPM_WARMUP",
+            value,
+            expected: "comma-separated URL paths such as /,/login (a query is allowed: /?warm=1)",
+        });
+    }
+    Ok(targets)
 }
 
 /// Index file names are joined to directories by the router: a `/` or `..` in one would look outside.

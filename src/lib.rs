@@ -20,7 +20,8 @@
 //! ```
 //! `cli` is the shape of argv (clap); `config` is the only reader of the environment (a pure parse into
 //! typed values, then `config::files` for the file system); `main` owns the process lifecycle and exit
-//! codes.
+//! codes; `lambda::lifecycle` runs between php-fpm being ready and the first `/next` (the warm-up
+//! requests through the same `App`, and SnapStart's snapshot and restore).
 
 pub mod app;
 pub mod body;

@@ -14,8 +14,8 @@ use lambda_fpm::config::{self, files, Config, Mode, Parsed, Reporting, Setup};
 use lambda_fpm::fastcgi::params::Site;
 use lambda_fpm::fastcgi::Connection;
 use lambda_fpm::lambda::diagnostic::Diagnostic;
-use lambda_fpm::lambda::runtime;
 use lambda_fpm::lambda::runtime_api::{Endpoint, RuntimeApi};
+use lambda_fpm::lambda::{lifecycle, runtime};
 use lambda_fpm::logging;
 use lambda_fpm::php_fpm::{Backend, Supervisor};
 use lambda_fpm::router::{htaccess, script_name, Router, Script};
@@ -112,7 +112,7 @@ async fn start(
                 setup.handler.display(),
                 config.concurrency
             );
-            lambda_mode(&app, endpoint, config.concurrency, signals).await
+            lambda_mode(&app, endpoint, config, signals).await
         }
         Front::Serve(listener) => serve_mode(&app, setup, listener, signals).await,
     };
@@ -161,11 +161,12 @@ fn build_app(config: &Config, setup: &Setup, router: Router, backend: Backend) -
     }
 }
 
-/// `concurrency` invocation loops until one fails (exit 1) or Lambda sends SIGTERM (exit 0).
+/// The init steps left (warm-up, SnapStart), then `config.concurrency` invocation loops until one fails
+/// (exit 1) or Lambda sends SIGTERM (exit 0).
 async fn lambda_mode(
     app: &Arc<App>,
     endpoint: &Endpoint,
-    concurrency: usize,
+    config: &Config,
     signals: Signals,
 ) -> ExitCode {
     let handler = |app: Arc<App>| {
@@ -174,22 +175,28 @@ async fn lambda_mode(
             async move { app.handle_event(&event, &info).await }
         }
     };
-    let mut loops = tokio::task::JoinSet::new();
-    for _ in 0..concurrency.max(1) {
-        loops.spawn(runtime::run(
-            handler(app.clone()),
-            RuntimeApi::new(endpoint.clone()),
-        ));
-    }
-    tokio::select! {
-        ended = loops.join_next() => {
-            match ended {
-                Some(Ok(Err(e))) => tracing::error!("{e}"),
-                Some(Err(e)) => tracing::error!("an invocation loop failed: {e}"),
-                _ => {}
-            }
-            ExitCode::FAILURE
+    let serve = async {
+        let init = lifecycle::before_first_next(app, endpoint, &config.init_type, &config.warmup);
+        if let Err(e) = init.await {
+            tracing::error!("{e}");
+            return ExitCode::FAILURE;
         }
+        let mut loops = tokio::task::JoinSet::new();
+        for _ in 0..config.concurrency.max(1) {
+            loops.spawn(runtime::run(
+                handler(app.clone()),
+                RuntimeApi::new(endpoint.clone()),
+            ));
+        }
+        match loops.join_next().await {
+            Some(Ok(Err(e))) => tracing::error!("{e}"),
+            Some(Err(e)) => tracing::error!("an invocation loop failed: {e}"),
+            _ => {}
+        }
+        ExitCode::FAILURE
+    };
+    tokio::select! {
+        code = serve => code,
         () = signals.terminated() => ExitCode::SUCCESS,
     }
 }

@@ -83,6 +83,7 @@ async fn handle(app: &App, req: Request<Incoming>, peer: SocketAddr, port: u16) 
         deadline_ms: None,
         function_arn: "arn:aws:lambda:local:000000000000:function:serve".into(),
         trace_id: None,
+        tenant_id: None,
     };
     let answered = if app.invoke_mode == InvokeMode::ResponseStream {
         app.handle_request_streamed(&request, None, &info).await

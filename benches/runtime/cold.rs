@@ -1,5 +1,5 @@
-//! Cold starts: a fresh bootstrap (empty TMPDIR) against php-fpm started alone, and the framework page's
-//! first invocations in a fresh sandbox.
+//! Cold starts: a fresh bootstrap (empty TMPDIR) against php-fpm started alone, the framework page's
+//! first invocations in a fresh sandbox, and a SnapStart restore in the emulator.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::floor::{FloorClient, WireClient};
 use crate::lambda::{check_response, Lambda, EVENT_DEADLINE};
 use crate::procs::{AppSpec, Bootstrap, PhpFpm};
-use crate::stats::{Cold, FrameworkCold};
+use crate::stats::{Cold, FrameworkCold, Restore};
 use crate::support::RuntimeApi;
 use crate::workloads::{self, Workload};
 use crate::{io, Result};
@@ -89,5 +89,35 @@ pub async fn framework_cold_start(
         first: latencies[0],
         second: latencies[1],
         third: latencies[2],
+    })
+}
+
+/// One SnapStart restore: a bootstrap with `AWS_LAMBDA_INITIALIZATION_TYPE=snap-start` (hello world as
+/// its warm-up) waits at `/restore/next`; the emulator restores it with one event queued. Measured: the
+/// restore → the first `/next` (new php-fpm workers, new connections), and that first invocation.
+pub async fn restore(app: &AppSpec, php_fpm: &Path, hello: &Workload) -> Result<Restore> {
+    let env = [
+        ("AWS_LAMBDA_INITIALIZATION_TYPE", "snap-start"),
+        ("LAMBDA_FPM_WARMUP", "/hello"),
+    ];
+    let mut lambda = Lambda::start_with(app, php_fpm, &env).await?;
+    if !lambda.api.wait_for_snapshot(Duration::from_secs(20)).await {
+        return Err(format!(
+            "restore: the bootstrap never called /restore/next; its log:\n{}",
+            lambda.process.log()
+        ));
+    }
+    // The snapshot is taken while the environment idles.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    lambda.api.enqueue(hello.event.clone(), EVENT_DEADLINE);
+    lambda.api.restore();
+    let answer = lambda.answer("restore", Duration::from_secs(20)).await?;
+    check_response(hello, &answer.outcome)?;
+    Ok(Restore {
+        next: lambda
+            .api
+            .restore_duration()
+            .ok_or("restore: no /next after the restore")?,
+        first: answer.elapsed(),
     })
 }

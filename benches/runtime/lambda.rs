@@ -24,9 +24,14 @@ pub struct Lambda {
 
 impl Lambda {
     pub async fn start(app: &AppSpec, php_fpm: &Path) -> Result<Self> {
+        Self::start_with(app, php_fpm, &[]).await
+    }
+
+    /// With extra environment variables (`AWS_LAMBDA_MAX_CONCURRENCY`, the initialization type).
+    pub async fn start_with(app: &AppSpec, php_fpm: &Path, extra: &[(&str, &str)]) -> Result<Self> {
         let api = RuntimeApi::start().await;
         let process =
-            Bootstrap::start(app, &api.address(), php_fpm, &[]).map_err(io("bootstrap"))?;
+            Bootstrap::start(app, &api.address(), php_fpm, extra).map_err(io("bootstrap"))?;
         Ok(Self { api, process })
     }
 

@@ -22,6 +22,7 @@ mod lambda;
 mod procs;
 mod report;
 mod stats;
+mod throughput;
 mod workloads;
 
 use std::process::ExitCode;
@@ -32,7 +33,7 @@ use floor::{CrateClient, FcgiRequest, FloorClient, WireClient};
 use lambda::Lambda;
 use procs::{AppSpec, PhpFpm};
 use report::Report;
-use stats::{Batch, Cold, FrameworkCold, Memory, Row};
+use stats::{Batch, Cold, FrameworkCold, Memory, Restore, Row};
 use workloads::Workload;
 
 const REPS: usize = 3;
@@ -199,6 +200,12 @@ async fn run(options: Options) -> Result<()> {
     }
     let framework_cold = FrameworkCold::median(&framework_colds);
     println!("framework cold start: {framework_cold:?}");
+    let mut restores = Vec::new();
+    for _ in 0..cold_runs {
+        restores.push(cold::restore(&bench_app, &php_fpm, &workloads[0]).await?);
+    }
+    let restore = Restore::median(&restores);
+    println!("SnapStart restore: {restore:?}");
 
     // ---- latency: lambda-fpm and both floors, interleaved -----------------------------------------
     let mut lambda = Lambda::start(&bench_app, &php_fpm).await?;
@@ -264,6 +271,7 @@ async fn run(options: Options) -> Result<()> {
         return Ok(());
     }
     let memory = measure_memory(&bench_app, &php_fpm, &workloads, &requests, options.quick).await?;
+    let throughput = throughput::measure(&bench_app, &php_fpm, options.quick, REPS).await?;
 
     let report = Report {
         quick: options.quick,
@@ -272,7 +280,9 @@ async fn run(options: Options) -> Result<()> {
         rows,
         cold,
         framework_cold,
+        restore,
         memory,
+        throughput,
         elapsed: started.elapsed(),
     };
     let markdown = report.markdown();

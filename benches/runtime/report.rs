@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::stats::{Cold, Figures, FrameworkCold, Memory, Row};
+use crate::stats::{Cold, Figures, FrameworkCold, Memory, Restore, Row};
+use crate::throughput::Throughput;
 
 pub struct Report {
     pub quick: bool,
@@ -14,7 +15,9 @@ pub struct Report {
     pub rows: Vec<Row>,
     pub cold: Cold,
     pub framework_cold: FrameworkCold,
+    pub restore: Restore,
     pub memory: Memory,
+    pub throughput: Throughput,
     pub elapsed: Duration,
 }
 
@@ -168,14 +171,22 @@ impl Report {
         let f = &self.framework_cold;
         md.push_str(&format!(
             "Framework page on a fresh bootstrap (empty TMPDIR: empty opcache{}): spawn → first `/next` {}; \
-             first invocation {}, second {}, third {} (steady state: the latency table). An init-time warm-up \
-             request would move the first invocation's extra cost into init, after which `/next` would come that \
-             much later.\n\n",
+             first invocation {}, second {}, third {} (steady state: the latency table). With provisioned \
+             concurrency or SnapStart, `LAMBDA_FPM_WARMUP` moves the first invocation's extra cost into init (and, \
+             with SnapStart, into the snapshot).\n\n",
             if self.framework.starts_with("Symfony") { ", no compiled container" } else { "" },
             ms(f.next),
             ms(f.first),
             ms(f.second),
             ms(f.third)
+        ));
+
+        md.push_str(&format!(
+            "SnapStart restore in the emulator (hello world as the warm-up; median of the runs): the pending \
+             `/restore/next` answered → the bootstrap's first `/next` {} (php-fpm's workers replaced, connections \
+             reopened); the first invocation after it {}.\n\n",
+            ms(self.restore.next),
+            ms(self.restore.first)
         ));
 
         let m = &self.memory;
@@ -216,6 +227,8 @@ impl Report {
             "PSS divides each shared page among the processes that map it, so the php-fpm processes' PSS also \
              depends on other php-fpm instances running on the machine at the time; the bootstrap's does not.\n\n",
         );
+
+        md.push_str(&self.throughput.markdown());
 
         md.push_str("### Targets\n\n| target | measured | met |\n|---|---|---|\n");
         for (target, measured, met) in self.targets() {
@@ -320,6 +333,18 @@ impl Report {
                 "first_response": self.cold.first_response.as_secs_f64() * 1e3,
                 "php_fpm_ready": self.cold.fpm_ready.as_secs_f64() * 1e3,
                 "php_fpm_first_response": self.cold.fpm_first_response.as_secs_f64() * 1e3,
+            },
+            "restore_ms": {
+                "first_next": self.restore.next.as_secs_f64() * 1e3,
+                "first": self.restore.first.as_secs_f64() * 1e3,
+            },
+            "throughput": {
+                "cpus": self.throughput.cpus,
+                "allowed": self.throughput.allowed,
+                "load": self.throughput.load,
+                "workloads": self.throughput.rows.iter().map(|(name, n, one, four)| json!({
+                    "name": name, "count": n, "one_slot_per_second": one, "four_slots_per_second": four,
+                })).collect::<Vec<_>>(),
             },
             "memory_kib": {
                 "bootstrap_small_rss": self.memory.bootstrap_small.0,

@@ -163,6 +163,29 @@ impl FrameworkCold {
     }
 }
 
+/// A SnapStart restore in the emulator.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Restore {
+    /// The restore (the pending `/restore/next` answered) → the bootstrap's first `/next`.
+    pub next: Duration,
+    /// The first invocation after it: delivery → response.
+    pub first: Duration,
+}
+
+impl Restore {
+    pub fn median(runs: &[Restore]) -> Restore {
+        let m = |f: fn(&Restore) -> Duration| {
+            let mut v: Vec<Duration> = runs.iter().map(f).collect();
+            v.sort();
+            v.get(v.len() / 2).copied().unwrap_or_default()
+        };
+        Restore {
+            next: m(|r| r.next),
+            first: m(|r| r.first),
+        }
+    }
+}
+
 /// KiB, from smaps_rollup: (RSS, PSS).
 #[derive(Debug, Default)]
 pub struct Memory {

@@ -122,7 +122,7 @@ const BROWSER_HEADERS: &[(&str, &str)] = &[
 ];
 
 /// The event `source` delivers for `req` sent by a browser (the suites' event builder).
-fn event(source: Source, req: Request) -> Bytes {
+pub fn event(source: Source, req: Request) -> Bytes {
     let value = source.request(&req.headers(BROWSER_HEADERS));
     Bytes::from(serde_json::to_vec(&value).unwrap_or_default())
 }
@@ -146,6 +146,7 @@ pub fn fcgi_request(event: &[u8], app: &AppSpec) -> Result<FcgiRequest, String> 
             .map(|d| d.as_millis() as u64 + 300_000),
         function_arn: FUNCTION_ARN.into(),
         trace_id: Some(TRACE_ID.into()),
+        tenant_id: None,
     };
     let site = Site::new(document_root.display().to_string());
     let mut params = Params::build(&parsed.request, &script, &site);

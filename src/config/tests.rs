@@ -87,6 +87,8 @@ fn lambda_defaults() {
     assert_eq!(c.default_timeout, Duration::from_millis(30_000));
     assert_eq!(c.start_timeout, Duration::from_millis(8000));
     assert_eq!(c.concurrency, 1);
+    assert_eq!(c.init_type, InitType::OnDemand);
+    assert!(c.warmup.is_empty());
     assert_eq!(c.tmp, PathBuf::from("/tmp"));
     assert_eq!(c.runtime_dir, None);
     assert_eq!(c.php, PhpFiles::default());
@@ -214,6 +216,10 @@ fn every_malformed_value_is_named() {
         ("LAMBDA_FPM_STATIC_CACHE_CONTROL", "max-age=1\r\nX-Evil: 1"),
         ("TMPDIR", "tmp"),
         ("LAMBDA_FPM_RUNTIME_DIR", "relative/dir"),
+        ("LAMBDA_FPM_WARMUP", "login"),
+        ("LAMBDA_FPM_WARMUP", "/,/a b"),
+        ("LAMBDA_FPM_WARMUP", "/\u{7f}"),
+        ("LAMBDA_FPM_WARMUP", ","),
     ] {
         assert_invalid(&[(name, value)], name);
     }
@@ -240,6 +246,57 @@ fn workers_override_managed_instances_concurrency() {
         ],
     );
     assert_eq!(c.concurrency, 3);
+}
+
+#[test]
+fn initialization_types_and_which_may_warm_up() {
+    for (value, expected, warms_up) in [
+        ("on-demand", InitType::OnDemand, false),
+        (
+            "provisioned-concurrency",
+            InitType::ProvisionedConcurrency,
+            true,
+        ),
+        (" snap-start ", InitType::SnapStart, true),
+        (
+            "lambda-managed-instances",
+            InitType::Other("lambda-managed-instances".into()),
+            false,
+        ),
+    ] {
+        let c = ok(&lambda(), &[("AWS_LAMBDA_INITIALIZATION_TYPE", value)]);
+        assert_eq!(c.init_type, expected, "{value}");
+        assert_eq!(c.init_type.warms_up(), warms_up, "{value}");
+    }
+}
+
+#[test]
+fn warm_up_paths_keep_their_order_and_query() {
+    let c = ok(
+        &lambda(),
+        &[("LAMBDA_FPM_WARMUP", " /, /login ,/api/ping?warm=1,")],
+    );
+    assert_eq!(c.warmup, ["/", "/login", "/api/ping?warm=1"]);
+}
+
+#[test]
+fn managed_instances_log_json_whatever_the_format_variable_says() {
+    for format in ["Text", "", "Yaml"] {
+        let p = parse_with(
+            &lambda(),
+            &env(&[
+                ("AWS_LAMBDA_MAX_CONCURRENCY", "4"),
+                ("AWS_LAMBDA_LOG_FORMAT", format),
+            ]),
+        );
+        assert_eq!(p.reporting.log_format, LogFormat::Json, "{format:?}");
+        assert!(p.config.is_ok(), "{format:?}");
+    }
+    // Workers without Managed Instances keep the function's format; so does `serve`.
+    let p = parse_with(&lambda(), &env(&[("LAMBDA_FPM_WORKERS", "4")]));
+    assert_eq!(p.reporting.log_format, LogFormat::Text);
+    let p = parse_with(&serve(None), &env(&[("AWS_LAMBDA_MAX_CONCURRENCY", "4")]));
+    assert_eq!(p.reporting.log_format, LogFormat::Text);
 }
 
 #[test]

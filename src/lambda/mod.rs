@@ -3,6 +3,7 @@
 
 pub mod diagnostic;
 pub mod events;
+pub mod lifecycle;
 pub mod response;
 pub mod runtime;
 pub mod runtime_api;
@@ -14,22 +15,29 @@ pub struct InvocationInfo {
     pub deadline_ms: Option<u64>,
     pub function_arn: String,
     pub trace_id: Option<String>,
+    /// `Lambda-Runtime-Aws-Tenant-Id`: the tenant of a function with tenant isolation; `None` when
+    /// Lambda sends none.
+    pub tenant_id: Option<String>,
 }
 
 impl InvocationInfo {
     /// What PHP learns about the invocation, as server variables: `LAMBDA_INVOCATION_CONTEXT` (the
     /// invocation as JSON, the keys Bref's apps read), `LAMBDA_REQUEST_CONTEXT` (the event's
-    /// `requestContext` as sent, `{}` without one) and `_X_AMZN_TRACE_ID` (X-Ray's trace header).
+    /// `requestContext` as sent, `{}` without one), `_X_AMZN_TRACE_ID` (X-Ray's trace header) and
+    /// `LAMBDA_TENANT_ID` (only when Lambda names a tenant). These names come only from here: a client
+    /// header can only ever become an `HTTP_*` variable.
     pub fn server_variables(
         &self,
         request_context: Option<&str>,
     ) -> impl Iterator<Item = (&'static str, Vec<u8>)> {
         let request_context = request_context.unwrap_or("{}").as_bytes().to_vec();
         let trace = self.trace_id.as_ref().map(|t| t.as_bytes().to_vec());
+        let tenant = self.tenant_id.as_ref().map(|t| t.as_bytes().to_vec());
         [
             Some(("LAMBDA_INVOCATION_CONTEXT", self.context_json())),
             Some(("LAMBDA_REQUEST_CONTEXT", request_context)),
             trace.map(|t| ("_X_AMZN_TRACE_ID", t)),
+            tenant.map(|t| ("LAMBDA_TENANT_ID", t)),
         ]
         .into_iter()
         .flatten()
@@ -37,7 +45,8 @@ impl InvocationInfo {
 
     fn context_json(&self) -> Vec<u8> {
         /// Serialized straight from borrowed fields (no `serde_json::Value` tree per invocation); the
-        /// keys keep the order Bref's apps see.
+        /// keys keep the order Bref's apps see. `tenantId` only when there is a tenant, so functions
+        /// without tenant isolation get exactly Bref's JSON.
         #[derive(serde::Serialize)]
         #[serde(rename_all = "camelCase")]
         struct Context<'a> {
@@ -45,12 +54,15 @@ impl InvocationInfo {
             deadline_ms: Option<u64>,
             invoked_function_arn: &'a str,
             trace_id: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            tenant_id: Option<&'a str>,
         }
         serde_json::to_vec(&Context {
             aws_request_id: &self.request_id,
             deadline_ms: self.deadline_ms,
             invoked_function_arn: &self.function_arn,
             trace_id: self.trace_id.as_deref(),
+            tenant_id: self.tenant_id.as_deref(),
         })
         .unwrap_or_default()
     }
@@ -67,6 +79,7 @@ mod tests {
             deadline_ms: Some(5),
             function_arn: "arn".into(),
             trace_id: Some("Root=1".into()),
+            tenant_id: Some("tenant-7".into()),
         };
         let vars: Vec<(&str, String)> = info
             .server_variables(Some(r#"{"stage":"$default"}"#))
@@ -77,11 +90,12 @@ mod tests {
             [
                 (
                     "LAMBDA_INVOCATION_CONTEXT",
-                    r#"{"awsRequestId":"id-1","deadlineMs":5,"invokedFunctionArn":"arn","traceId":"Root=1"}"#
+                    r#"{"awsRequestId":"id-1","deadlineMs":5,"invokedFunctionArn":"arn","traceId":"Root=1","tenantId":"tenant-7"}"#
                         .to_owned()
                 ),
                 ("LAMBDA_REQUEST_CONTEXT", r#"{"stage":"$default"}"#.to_owned()),
                 ("_X_AMZN_TRACE_ID", "Root=1".to_owned()),
+                ("LAMBDA_TENANT_ID", "tenant-7".to_owned()),
             ]
         );
         let bare = InvocationInfo::default();
@@ -93,6 +107,14 @@ mod tests {
         assert_eq!(
             bare.server_variables(None).nth(1).map(|(_, v)| v),
             Some(b"{}".to_vec())
+        );
+        // Without a tenant the context has no tenantId key at all (not null).
+        assert_eq!(
+            bare.server_variables(None).next().map(|(_, v)| v),
+            Some(
+                br#"{"awsRequestId":"","deadlineMs":null,"invokedFunctionArn":"","traceId":null}"#
+                    .to_vec()
+            )
         );
     }
 }

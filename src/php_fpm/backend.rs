@@ -12,6 +12,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::pools::Pool;
 use super::supervisor::{self, FpmError, Supervisor};
+use super::workers;
 use crate::fastcgi::{Connection, FcgiError, Output, Request};
 
 #[derive(Debug, thiserror::Error)]
@@ -145,6 +146,33 @@ impl Backend {
         }
     }
 
+    /// After a SnapStart restore: every environment restored from one snapshot starts with the same
+    /// processes, so each gets new php-fpm workers (PHP seeds `mt_rand`, `rand` and `lcg_value` per
+    /// process, and a worker's persistent connections would be shared by all the copies). The master
+    /// stays, with the opcache it holds in shared memory. The kept-alive connections reach the old
+    /// workers and are dropped; the next request of each slot opens a new one. Returns the new workers.
+    pub async fn renew_workers(&self, timeout: Duration) -> Result<Vec<workers::Worker>, FpmError> {
+        let inner = &self.inner;
+        let mut supervisor = inner.supervisor.lock().await;
+        for idle in &inner.idle {
+            lock(idle).take();
+        }
+        supervisor.reset_backoff();
+        if !supervisor.is_running() {
+            return inner.restart_master(&mut supervisor).await;
+        }
+        let master = supervisor.group().unwrap_or(0);
+        let pools: Vec<String> = supervisor.pools().iter().map(|p| p.name.clone()).collect();
+        let old = workers::children(master);
+        supervisor.stopping(&old.iter().map(|w| w.pid as u32).collect::<Vec<_>>());
+        match workers::replace(master, &old, &pools, timeout).await {
+            Ok(renewed) => Ok(renewed),
+            // The master died meanwhile (no one forked the new workers).
+            Err(_) if !supervisor.is_running() => inner.restart_master(&mut supervisor).await,
+            Err(left) => Err(FpmError::WorkersNotReplaced { timeout, left }),
+        }
+    }
+
     pub async fn shutdown(&self) {
         self.inner.supervisor.lock().await.stop().await;
         for group in lock(&self.inner.retired).drain(..) {
@@ -218,6 +246,22 @@ impl Inner {
         });
     }
 
+    /// Starts a new master in place of a dead one (its workers are new too); returns its workers.
+    async fn restart_master(
+        &self,
+        supervisor: &mut Supervisor,
+    ) -> Result<Vec<workers::Worker>, FpmError> {
+        if let Some(dead) = supervisor.group() {
+            lock(&self.retired).push(dead);
+        }
+        self.reap();
+        let stream = supervisor.start().await?;
+        let group = supervisor.group().unwrap_or(0);
+        let conn = Connection::from_stream(stream);
+        *lock(&self.idle[0]) = Some(Idle { conn, group });
+        Ok(workers::list(group))
+    }
+
     fn pool_name(&self, slot: usize) -> &str {
         self.pools.get(slot).map_or("", |p| p.name.as_str())
     }
@@ -257,7 +301,7 @@ impl Lease {
 
     fn kill_worker(&self, when: &str) {
         let pool = self.inner.pool_name(self.slot);
-        match supervisor::kill_worker(self.group, pool) {
+        match workers::kill_worker(self.group, pool) {
             0 => tracing::warn!("the php-fpm worker of pool {pool} was already gone {when}"),
             _ => tracing::warn!("killed the php-fpm worker of pool {pool}, still running {when}"),
         }

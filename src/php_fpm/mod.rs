@@ -3,6 +3,7 @@
 pub mod backend;
 pub mod pools;
 pub mod supervisor;
+pub mod workers;
 
 pub use backend::{Backend, BackendError, Lease};
 pub use supervisor::{FpmError, FpmSettings, Supervisor};

@@ -54,6 +54,8 @@ pub enum FpmError {
     Config { template: String, reason: String },
     #[error("php-fpm is down; after {failures} failed starts the next attempt waits {wait:?}")]
     BackingOff { failures: u32, wait: Duration },
+    #[error("php-fpm's workers were not replaced within {timeout:?}: {left}")]
+    WorkersNotReplaced { timeout: Duration, left: String },
 }
 
 pub struct Supervisor {
@@ -63,6 +65,9 @@ pub struct Supervisor {
     /// group of its workers, which outlive a master that was SIGKILLed.
     master_pid: Option<u32>,
     recent: Arc<Mutex<VecDeque<String>>>,
+    /// Workers the runtime itself stopped: the master's line about their exit is logged at debug level
+    /// (it is a warning otherwise).
+    stopped: Arc<Mutex<Vec<u32>>>,
     failures: u32,
     not_before: Option<Instant>,
     /// One single-worker pool per slot, as rendered at the last spawn.
@@ -78,6 +83,7 @@ impl Supervisor {
             child: None,
             master_pid: None,
             recent: Arc::default(),
+            stopped: Arc::default(),
             failures: 0,
             not_before: None,
             pools: Vec::new(),
@@ -121,10 +127,10 @@ impl Supervisor {
         })?;
         // Always drained: a full pipe would block php-fpm, and with it every request.
         if let Some(out) = child.stdout.take() {
-            tokio::spawn(drain(out, self.recent.clone()));
+            tokio::spawn(drain(out, self.recent.clone(), self.stopped.clone()));
         }
         if let Some(err) = child.stderr.take() {
-            tokio::spawn(drain(err, self.recent.clone()));
+            tokio::spawn(drain(err, self.recent.clone(), self.stopped.clone()));
         }
         self.master_pid = child.id();
         self.child = Some(child);
@@ -234,6 +240,21 @@ impl Supervisor {
         result
     }
 
+    /// Announces that the runtime is about to stop these workers on purpose: php-fpm's warning about
+    /// each exit is then logged at debug level.
+    pub fn stopping(&self, pids: &[u32]) {
+        if let Ok(mut stopped) = self.stopped.lock() {
+            stopped.extend_from_slice(pids);
+        }
+    }
+
+    /// Forgets earlier failed starts: after a SnapStart restore the environment is a new one, and a
+    /// back-off counted on a clock before the snapshot says nothing about it.
+    pub fn reset_backoff(&mut self) {
+        self.failures = 0;
+        self.not_before = None;
+    }
+
     /// Whether the master is alive (reaps it when it is not). A dead master's workers are left
     /// running: they may be finishing requests of other slots. The caller kills their group
     /// ([`kill_group`] with [`Supervisor::group`]) once those are answered.
@@ -303,32 +324,6 @@ impl Supervisor {
     }
 }
 
-/// SIGKILLs the worker of pool `pool` in process group `group` (the master forks a fresh one when it
-/// is alive). Used when a script outlives its deadline: the master and the other slots' workers stay.
-/// Returns how many processes were killed.
-pub fn kill_worker(group: u32, pool: &str) -> usize {
-    let title = format!("php-fpm: pool {pool}");
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return 0;
-    };
-    let mut killed = 0;
-    for pid in entries.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok()) {
-        if process_group(pid) != Some(group) {
-            continue;
-        }
-        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-            continue;
-        };
-        // php-fpm overwrites its argv with the title and pads it with NULs.
-        let shown = String::from_utf8_lossy(&cmdline);
-        if shown.trim_end_matches(['\0', ' ']) == title {
-            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-            killed += 1;
-        }
-    }
-    killed
-}
-
 /// SIGKILLs every process of a dead master's group: its workers outlive it (nothing tells them it
 /// died), idle, holding memory and the old sockets.
 pub fn kill_group(group: u32) {
@@ -336,14 +331,31 @@ pub fn kill_group(group: u32) {
     let _ = killpg(Pid::from_raw(group as i32), Signal::SIGKILL);
 }
 
-/// The process group of `pid`, from /proc/PID/stat (the fifth field, after the parenthesised name).
-fn process_group(pid: i32) -> Option<u32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = stat.rsplit_once(')')?.1;
-    after.split_whitespace().nth(2)?.parse().ok()
+/// Whether `line` is php-fpm's report that one of `stopped` exited ("child 123 exited on signal 15");
+/// that pid is then forgotten.
+fn stopped_on_purpose(line: &str, stopped: &Mutex<Vec<u32>>) -> bool {
+    let Some(pid) = line
+        .split_once("] child ")
+        .and_then(|(_, rest)| rest.split_once(" exited "))
+        .and_then(|(pid, _)| pid.parse::<u32>().ok())
+    else {
+        return false;
+    };
+    let Ok(mut stopped) = stopped.lock() else {
+        return false;
+    };
+    let Some(i) = stopped.iter().position(|p| *p == pid) else {
+        return false;
+    };
+    stopped.swap_remove(i);
+    true
 }
 
-async fn drain(stream: impl AsyncRead + Unpin, recent: Arc<Mutex<VecDeque<String>>>) {
+async fn drain(
+    stream: impl AsyncRead + Unpin,
+    recent: Arc<Mutex<VecDeque<String>>>,
+    stopped: Arc<Mutex<Vec<u32>>>,
+) {
     // Bytes, not `lines()`: one invalid UTF-8 byte must not stop the draining (and so block php-fpm).
     let mut reader = BufReader::new(stream);
     let mut buf = Vec::with_capacity(1024);
@@ -357,12 +369,41 @@ async fn drain(stream: impl AsyncRead + Unpin, recent: Arc<Mutex<VecDeque<String
         if line.is_empty() {
             continue;
         }
-        crate::logging::php_line(&line, None);
+        if stopped_on_purpose(&line, &stopped) {
+            tracing::debug!(source = "php", "{line}");
+        } else {
+            crate::logging::php_line(&line, None);
+        }
         if let Ok(mut recent) = recent.lock() {
             if recent.len() == RECENT_LINES {
                 recent.pop_front();
             }
             recent.push_back(line.into_owned());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_exits_of_workers_stopped_on_purpose_are_quiet() {
+        let stopped = Mutex::new(vec![123, 456]);
+        let line = |pid: u32| {
+            format!("[07-Dec-2026 14:35:15] WARNING: [pool lambda-0] child {pid} exited on signal 15 (SIGTERM) after 0.59 seconds from start")
+        };
+        assert!(stopped_on_purpose(&line(123), &stopped));
+        assert!(!stopped_on_purpose(&line(123), &stopped), "once per pid");
+        assert!(!stopped_on_purpose(&line(789), &stopped));
+        assert!(!stopped_on_purpose(
+            "[07-Dec-2026 14:35:15] NOTICE: [pool lambda] child 456 started",
+            &stopped
+        ));
+        assert!(stopped_on_purpose(&line(456), &stopped));
+        assert!(!stopped_on_purpose(
+            "PHP Warning:  child 1 exited ",
+            &stopped
+        ));
     }
 }

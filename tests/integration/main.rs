@@ -18,5 +18,8 @@ mod logs;
 mod reliability;
 mod responses;
 mod serve;
+mod snapstart;
 mod static_files;
 mod streaming;
+mod tenants;
+mod warmup;

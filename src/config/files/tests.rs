@@ -38,6 +38,8 @@ fn lambda_config(dir: &Path) -> Config {
         default_timeout: Duration::from_millis(30_000),
         start_timeout: Duration::from_millis(8000),
         concurrency: 3,
+        init_type: crate::config::InitType::OnDemand,
+        warmup: Vec::new(),
         tmp: dir.join("tmp"),
         runtime_dir: None,
         php: PhpFiles {

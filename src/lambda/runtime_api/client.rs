@@ -108,6 +108,27 @@ impl RuntimeApi {
         self.expect_accepted(&request).await
     }
 
+    /// SnapStart: waits, as long as it takes, for the snapshot to be taken and this environment restored
+    /// from it. The kept-alive connection is dropped afterwards: every environment restored from the
+    /// snapshot holds a copy of it, and a socket opened before the snapshot cannot be trusted after it
+    /// (its peer may have closed it, or never see its packets), so the next call opens a new one.
+    pub async fn restore_next(&mut self) -> Result<(), ApiError> {
+        let request = self.endpoint.restore_next_request();
+        let response = self.send(&request).await;
+        self.conn = None;
+        let response = response?;
+        if response.status != http::StatusCode::OK {
+            return Err(status_error(request.call, &response));
+        }
+        Ok(())
+    }
+
+    /// SnapStart: the after-restore work failed; Lambda then discards this environment.
+    pub async fn restore_error(&mut self, diagnostic: &Diagnostic) -> Result<(), ApiError> {
+        let request = self.endpoint.restore_error_request(diagnostic);
+        self.expect_accepted(&request).await
+    }
+
     async fn expect_accepted(&mut self, request: &ApiRequest) -> Result<(), ApiError> {
         let response = self.send(request).await?;
         if response.status.is_success() {

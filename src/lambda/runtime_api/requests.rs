@@ -114,6 +114,29 @@ impl Endpoint {
     pub fn init_error_request(&self, diagnostic: &Diagnostic) -> ApiRequest {
         failure("POST /init/error", self.path("init/error"), diagnostic)
     }
+
+    /// `GET /runtime/restore/next` (SnapStart): init is done. Lambda takes the snapshot while this call
+    /// is pending and answers it (200) in each environment restored from the snapshot.
+    pub fn restore_next_request(&self) -> ApiRequest {
+        ApiRequest {
+            call: "GET /restore/next",
+            method: Method::GET,
+            path: self.path("restore/next"),
+            headers: Vec::new(),
+            body: Bytes::new(),
+            chunked: false,
+        }
+    }
+
+    /// `POST /runtime/restore/error` (SnapStart): the after-restore work failed; the same body as
+    /// `/init/error`. AWS's runtime interface clients send the type `Runtime.AfterRestoreError`.
+    pub fn restore_error_request(&self, diagnostic: &Diagnostic) -> ApiRequest {
+        failure(
+            "POST /restore/error",
+            self.path("restore/error"),
+            diagnostic,
+        )
+    }
 }
 
 /// An error post: the diagnostic as JSON, its type in a header as well.
@@ -203,6 +226,7 @@ pub fn invocation_info(headers: &HeaderMap) -> Result<InvocationInfo, ApiError> 
         deadline_ms: get("lambda-runtime-deadline-ms").and_then(|v| v.trim().parse().ok()),
         function_arn: get("lambda-runtime-invoked-function-arn").unwrap_or_default(),
         trace_id: get("lambda-runtime-trace-id").filter(|s| !s.is_empty()),
+        tenant_id: get("lambda-runtime-aws-tenant-id").filter(|s| !s.is_empty()),
     })
 }
 
@@ -280,6 +304,25 @@ mod tests {
     }
 
     #[test]
+    fn snapstart_calls() {
+        let e = Endpoint::parse("http://127.0.0.1:9000/.rt").expect("ok");
+        assert_eq!(
+            head(&e.restore_next_request()),
+            format!(
+                "GET /.rt/2018-06-01/runtime/restore/next HTTP/1.1\r\nHost: 127.0.0.1:9001\r\n\
+                 User-Agent: {USER_AGENT}\r\n\r\n"
+            )
+        );
+        let d = Diagnostic::new("Runtime.AfterRestoreError", "php-fpm did not come back");
+        let r = e.restore_error_request(&d);
+        assert_eq!(r.method, Method::POST);
+        assert_eq!(r.path, "/.rt/2018-06-01/runtime/restore/error");
+        assert!(head(&r)
+            .contains("\r\nLambda-Runtime-Function-Error-Type: Runtime.AfterRestoreError\r\n"));
+        assert_eq!(r.body, Bytes::from(d.to_json()));
+    }
+
+    #[test]
     fn an_error_type_that_would_break_the_head_is_left_out() {
         let e = Endpoint::parse("127.0.0.1:9001").expect("ok");
         let d = Diagnostic::new("Runtime.X\r\nInjected: 1", "nope");
@@ -305,5 +348,14 @@ mod tests {
         assert_eq!(info.request_id, "abc");
         assert_eq!(info.deadline_ms, Some(1_700_000_000_000));
         assert_eq!(info.trace_id.as_deref(), Some("Root=1-2"));
+        assert_eq!(info.tenant_id, None, "no header, no tenant");
+        h.insert("lambda-runtime-aws-tenant-id", "".parse().expect("hv"));
+        assert_eq!(invocation_info(&h).expect("ok").tenant_id, None);
+        h.insert(
+            "lambda-runtime-aws-tenant-id",
+            "blue-tenant".parse().expect("hv"),
+        );
+        let info = invocation_info(&h).expect("ok");
+        assert_eq!(info.tenant_id.as_deref(), Some("blue-tenant"));
     }
 }

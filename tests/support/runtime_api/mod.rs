@@ -14,6 +14,7 @@
 
 mod outcome;
 mod server;
+mod snapshot;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -74,6 +75,7 @@ impl RuntimeApi {
             answers_posted: AtomicUsize::new(0),
             answers_refused: AtomicUsize::new(0),
             answers: answers_tx,
+            snapshot: Default::default(),
         });
         let accept_shared = shared.clone();
         let server = tokio::spawn(async move {
@@ -82,8 +84,9 @@ impl RuntimeApi {
             while let Ok((stream, _)) = listener.accept().await {
                 let _ = stream.set_nodelay(true);
                 let shared = accept_shared.clone();
+                let epoch = shared.snapshot.epoch();
                 connections.spawn(async move {
-                    let svc = service_fn(move |req| server::handle(shared.clone(), req));
+                    let svc = service_fn(move |req| server::handle(shared.clone(), epoch, req));
                     let _ = http1::Builder::new()
                         .keep_alive(true)
                         .serve_connection(TokioIo::new(stream), svc)
@@ -145,7 +148,13 @@ impl RuntimeApi {
     }
 
     /// Puts one invocation in the queue; returns its request id.
-    fn queue(&self, event: Bytes, timeout: Duration, reply: Reply) -> (String, String) {
+    fn queue(
+        &self,
+        event: Bytes,
+        timeout: Duration,
+        tenant_id: Option<String>,
+        reply: Reply,
+    ) -> (String, String) {
         let n = self.counter.fetch_add(1, Ordering::SeqCst) as u64;
         let request_id = format!(
             "8476a536-e9f4-11e8-9739-{:012x}",
@@ -159,6 +168,7 @@ impl RuntimeApi {
             event,
             timeout,
             trace_id: trace_id.clone(),
+            tenant_id,
             delivered: None,
             reply,
         };
@@ -185,13 +195,31 @@ impl RuntimeApi {
 
     /// Like `invoke_with`, with the ids, timings, headers and trailers of the invocation.
     pub async fn invoke_detailed(&self, event: impl Into<Bytes>, timeout: Duration) -> Invocation {
+        self.invoke_as(event.into(), timeout, None).await
+    }
+
+    /// Sends one event for tenant `tenant_id` (`Lambda-Runtime-Aws-Tenant-Id`, as Lambda sends for a
+    /// function with tenant isolation) and returns the answer.
+    pub async fn invoke_for_tenant(&self, event: impl Into<Bytes>, tenant_id: &str) -> Outcome {
+        let tenant = Some(tenant_id.to_owned());
+        self.invoke_as(event.into(), DEFAULT_TIMEOUT, tenant)
+            .await
+            .outcome
+    }
+
+    async fn invoke_as(
+        &self,
+        event: Bytes,
+        timeout: Duration,
+        tenant_id: Option<String>,
+    ) -> Invocation {
         let (tx_delivered, rx_delivered) = oneshot::channel();
         let (tx_answer, rx_answer) = oneshot::channel();
         let reply = Reply::Waiter {
             on_delivered: Some(tx_delivered),
             on_answer: tx_answer,
         };
-        let (request_id, _) = self.queue(event.into(), timeout, reply);
+        let (request_id, _) = self.queue(event, timeout, tenant_id, reply);
         let delivered = match tokio::time::timeout(PICKUP_TIMEOUT, rx_delivered).await {
             Ok(Ok(d)) => d,
             _ => panic!(
@@ -218,7 +246,7 @@ impl RuntimeApi {
     /// Queues one event with the given deadline (counted from delivery) without waiting; its answer comes
     /// out of [`RuntimeApi::next_answer`], in the order the runtime answers. Returns the request id.
     pub fn enqueue(&self, event: impl Into<Bytes>, timeout: Duration) -> String {
-        self.queue(event.into(), timeout, Reply::Queue).0
+        self.queue(event.into(), timeout, None, Reply::Queue).0
     }
 
     /// The next answer to an `enqueue`d event, or None when none arrives within `timeout`.

@@ -16,6 +16,7 @@ use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::outcome::{Invocation, Outcome, Posted};
+use super::snapshot::{self, Snapshot};
 use super::{FUNCTION_ARN, MAX_RESPONSE_BYTES, MAX_STREAMED_BYTES};
 
 pub(super) type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -48,6 +49,8 @@ pub(super) struct Slot {
     pub event: Bytes,
     pub timeout: Duration,
     pub trace_id: String,
+    /// Sent as `Lambda-Runtime-Aws-Tenant-Id` when set.
+    pub tenant_id: Option<String>,
     pub delivered: Option<Delivered>,
     pub reply: Reply,
 }
@@ -95,6 +98,8 @@ pub(super) struct Shared {
     pub answers_refused: AtomicUsize,
     /// Where answers of `Reply::Queue` invocations go.
     pub answers: mpsc::UnboundedSender<Invocation>,
+    /// SnapStart: the pending `/restore/next`, the restores and the connections they made stale.
+    pub snapshot: Snapshot,
 }
 
 pub(super) fn lock(shared: &Shared) -> MutexGuard<'_, State> {
@@ -108,7 +113,7 @@ pub(super) fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-fn reply(status: u16, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+pub(super) fn reply(status: u16, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(body.into()));
     *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     resp.headers_mut().insert(
@@ -122,25 +127,37 @@ fn error_json(kind: &str, msg: &str) -> Bytes {
     Bytes::from(serde_json::json!({"errorType": kind, "errorMessage": msg}).to_string())
 }
 
-/// The hyper service: routes one request and logs it.
+/// The hyper service of a connection opened in connection epoch `epoch`: routes one request and logs
+/// it. A request on a connection from before the last restore is logged and never answered.
 pub(super) async fn handle(
     shared: Arc<Shared>,
+    epoch: u64,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, BoxError> {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
+    if !shared.snapshot.admits(epoch) {
+        log(
+            &shared,
+            format!("{method} {path} -> no answer: a connection from before the restore"),
+        );
+        return std::future::pending().await;
+    }
     let result = route(&shared, req).await;
     let status = match &result {
         Ok(r) => r.status().as_u16().to_string(),
         Err(_) => "closed".to_string(),
     };
-    let mut st = lock(&shared);
+    log(&shared, format!("{method} {path} -> {status}"));
+    result
+}
+
+fn log(shared: &Shared, line: String) {
+    let mut st = lock(shared);
     if st.log.len() == LOG_CAPACITY {
         st.log.pop_front();
     }
-    st.log.push_back(format!("{method} {path} -> {status}"));
-    drop(st);
-    result
+    st.log.push_back(line);
 }
 
 async fn route(
@@ -154,6 +171,8 @@ async fn route(
     let segments: Vec<&str> = rest.split('/').collect();
     match (req.method(), segments.as_slice()) {
         (&Method::GET, ["invocation", "next"]) => next(shared).await,
+        (&Method::GET, ["restore", "next"]) => snapshot::restore_next(shared).await,
+        (&Method::POST, ["restore", "error"]) => snapshot::restore_error(shared, req).await,
         (&Method::POST, ["invocation", id, "response"]) => {
             shared.answers_posted.fetch_add(1, Ordering::SeqCst);
             let id = id.to_string();
@@ -359,6 +378,7 @@ fn answer(
 
 async fn next(shared: &Arc<Shared>) -> Result<Response<Full<Bytes>>, BoxError> {
     shared.next_calls.fetch_add(1, Ordering::SeqCst);
+    shared.snapshot.note_next();
     let delay = {
         let mut st = lock(shared);
         st.first_next.get_or_insert_with(Instant::now);
@@ -411,6 +431,7 @@ fn deliver(shared: &Arc<Shared>) -> Result<Option<Response<Full<Bytes>>>, BoxErr
     }
     let event = std::mem::take(&mut slot.event);
     let trace_id = slot.trace_id.parse()?;
+    let tenant_id = slot.tenant_id.as_deref().map(str::parse).transpose()?;
     drop(st);
     let mut resp = reply(200, event);
     let h = resp.headers_mut();
@@ -424,5 +445,8 @@ fn deliver(shared: &Arc<Shared>) -> Result<Option<Response<Full<Bytes>>>, BoxErr
         http::HeaderValue::from_static(FUNCTION_ARN),
     );
     h.insert("lambda-runtime-trace-id", trace_id);
+    if let Some(tenant_id) = tenant_id {
+        h.insert("lambda-runtime-aws-tenant-id", tenant_id);
+    }
     Ok(Some(resp))
 }

@@ -40,6 +40,21 @@ switch ($path) {
         echo strlen($in), ' ', md5(substr($in, 0, 4096) . substr($in, -4096));
         break;
 
+    case '/compute':
+        // About 2 ms of CPU in PHP itself (15,000 chained md5s), the runtime's share then small.
+        $h = 'x';
+        for ($i = 0; $i < 15000; $i++) {
+            $h = md5($h);
+        }
+        echo 'md5 chain ', $h;
+        break;
+
+    case '/wait':
+        // A script that waits 20 ms with its CPU idle, as one waiting on a database does.
+        usleep(20000);
+        echo 'waited 20 ms';
+        break;
+
     default:
         http_response_code(404);
         echo 'not found';
