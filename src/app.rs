@@ -6,15 +6,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::cgi::CgiError;
+use crate::console::{Console, ConsoleError};
 use crate::fastcgi::params::Site;
 use crate::fastcgi::{FcgiError, Params, Request};
 use crate::lambda::diagnostic::Diagnostic;
+use crate::lambda::event_source::{self, Kind};
 use crate::lambda::events::{self, EventError};
 use crate::lambda::{response, InvocationInfo};
 use crate::message::{HttpRequest, HttpResponse};
 use crate::php_fpm::{Backend, BackendError, FpmError};
 use crate::router::{Route, Router, Script};
 use crate::static_files::{self, StaticConfig};
+use crate::worker::{EventHandler, WorkerError};
 
 /// More stdout than this can never fit in a buffered Lambda response: drained, not kept.
 const MAX_STDOUT: usize = response::BUFFERED_LIMIT + 64 * 1024;
@@ -30,6 +33,10 @@ pub struct App {
     pub default_timeout: Duration,
     /// Kept free before the deadline to answer 504 before Lambda kills the sandbox.
     pub timeout_margin: TimeoutMargin,
+    /// Runs the events that are not HTTP requests (`LAMBDA_FPM_EVENT_HANDLER`).
+    pub event_handler: Option<EventHandler>,
+    /// Runs the events that are JSON strings as console commands (`LAMBDA_FPM_CONSOLE`).
+    pub console: Option<Console>,
 }
 
 /// Why an event got no HTTP response at all: the invocation fails (on Lambda, an `/error` post).
@@ -41,6 +48,13 @@ pub enum AppError {
     /// php-fpm is down and could not be started again.
     #[error(transparent)]
     PhpFpmUnavailable(FpmError),
+    /// A non-HTTP event, and nothing configured to run it.
+    #[error("{0}")]
+    Unhandled(String),
+    #[error(transparent)]
+    Worker(#[from] WorkerError),
+    #[error(transparent)]
+    Console(#[from] ConsoleError),
 }
 
 impl AppError {
@@ -49,6 +63,9 @@ impl AppError {
         match self {
             AppError::Event(e) => e.error_type(),
             AppError::PhpFpmUnavailable(_) => "Runtime.PhpFpmUnavailable",
+            AppError::Unhandled(_) => "Runtime.UnsupportedEvent",
+            AppError::Worker(e) => e.error_type(),
+            AppError::Console(e) => e.error_type(),
         }
     }
 }
@@ -124,7 +141,10 @@ impl App {
     }
 
     async fn answer(&self, event: &[u8], invocation: &InvocationInfo) -> Result<Vec<u8>, AppError> {
-        let (event, body) = events::parse(event)?;
+        let (event, body) = match events::parse(event) {
+            Ok(parsed) => parsed,
+            Err(not_http) => return self.answer_other(event, not_http, invocation).await,
+        };
         let response = match body {
             Err(bad) => {
                 tracing::warn!(requestId = %invocation.request_id, "400 Bad Request: {bad}");
@@ -151,6 +171,41 @@ impl App {
             tracing::error!(requestId = %invocation.request_id, "502 Bad Gateway: {why}");
         }
         Ok(encoded.json)
+    }
+
+    /// An event the HTTP parser turned down: a console command, the event handler's, or the
+    /// parser's error when it was an HTTP event after all or nothing is configured for it.
+    async fn answer_other(
+        &self,
+        raw: &[u8],
+        not_http: EventError,
+        invocation: &InvocationInfo,
+    ) -> Result<Vec<u8>, AppError> {
+        let kind = match event_source::classify(raw) {
+            Ok(Kind::Http) | Err(_) => return Err(not_http.into()),
+            Ok(kind) => kind,
+        };
+        match (kind, &self.console, &self.event_handler) {
+            (Kind::Command(command), Some(console), _) => {
+                let budget = self.budget(invocation);
+                Ok(crate::console::run(console, &command, budget, invocation).await?)
+            }
+            (kind, _, Some(handler)) => {
+                let source = match kind {
+                    Kind::Event(source) => source,
+                    _ => event_source::Source::Direct,
+                };
+                Ok(crate::worker::run(self, handler, raw, &source, invocation).await?)
+            }
+            (kind, ..) => Err(AppError::Unhandled(format!(
+                "{not_http}; set {} to run it (docs/events.md)",
+                match kind {
+                    Kind::Command(_) =>
+                        "LAMBDA_FPM_CONSOLE (console commands) or LAMBDA_FPM_EVENT_HANDLER",
+                    _ => "LAMBDA_FPM_EVENT_HANDLER to a PHP script",
+                }
+            ))),
+        }
     }
 
     pub async fn handle_request(
@@ -216,7 +271,7 @@ impl App {
     }
 
     /// Time the script may run: until the deadline minus the margin, or the default without a deadline.
-    fn budget(&self, invocation: &InvocationInfo) -> Duration {
+    pub(crate) fn budget(&self, invocation: &InvocationInfo) -> Duration {
         // A deadline before 2001 is not an epoch time (cargo-lambda sends the constant 600000).
         const PLAUSIBLE_EPOCH_MS: u64 = 1_000_000_000_000;
         match invocation.deadline_ms {

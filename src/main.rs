@@ -157,6 +157,8 @@ fn build_app(config: &Config, setup: &Setup, router: Router, backend: Backend) -
         backend,
         default_timeout: config.default_timeout,
         timeout_margin: config.timeout_margin,
+        event_handler: setup.event_handler.clone(),
+        console: setup.console.clone(),
     }
 }
 

@@ -214,6 +214,9 @@ fn every_malformed_value_is_named() {
         ("LAMBDA_FPM_STATIC_CACHE_CONTROL", "max-age=1\r\nX-Evil: 1"),
         ("TMPDIR", "tmp"),
         ("LAMBDA_FPM_RUNTIME_DIR", "relative/dir"),
+        ("LAMBDA_FPM_EVENT_HANDLER", "worker"),
+        ("LAMBDA_FPM_EVENT_HANDLER", "worker.php.txt"),
+        ("LAMBDA_FPM_CONSOLE", "/"),
     ] {
         assert_invalid(&[(name, value)], name);
     }
@@ -326,4 +329,21 @@ fn error_types_for_the_console() {
         err(&lambda(), &[("LAMBDA_FPM_WORKERS", "0")]).error_type(),
         "Runtime.InvalidConfiguration"
     );
+}
+
+#[test]
+fn event_handler_and_console_are_relative_to_the_task_root() {
+    let c = ok(&lambda(), &[]);
+    assert_eq!((c.event_handler, c.console), (None, None));
+    let c = ok(
+        &lambda(),
+        &[
+            ("LAMBDA_FPM_EVENT_HANDLER", "/worker.php"),
+            ("LAMBDA_FPM_CONSOLE", " bin/console "),
+        ],
+    );
+    assert_eq!(c.event_handler, Some(PathBuf::from("worker.php")));
+    assert_eq!(c.console, Some(PathBuf::from("bin/console")));
+    let c = ok(&serve(None), &[("LAMBDA_FPM_CONSOLE", "artisan")]);
+    assert_eq!(c.console, Some(PathBuf::from("artisan")));
 }
