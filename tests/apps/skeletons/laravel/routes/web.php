@@ -1,6 +1,7 @@
 <?php
 
 use App\Jobs\Greet;
+use App\Jobs\Hello;
 use App\Jobs\Spin;
 use Illuminate\Http\Request;
 use Illuminate\Support\Facades\DB;
@@ -50,4 +51,14 @@ Route::get('/jobs/state', function () {
         'failed_jobs' => DB::table('failed_jobs')->orderBy('id')->get(['uuid', 'queue', 'exception']),
         'job_failures' => DB::table('job_failures')->orderBy('id')->get(['name', 'message']),
     ]);
+});
+
+// The benchmark's pair (benches/events): a hello page, and a page that queues a hello job.
+Route::get('/ping', function () {
+    return response('pong', 200, ['Content-Type' => 'text/plain']);
+});
+
+Route::get('/jobs/hello', function () {
+    Hello::dispatch();
+    return response()->json(['queued' => 'hello']);
 });
