@@ -88,9 +88,50 @@ pub async fn run(
         command: command.to_owned(),
         reason,
     })?;
+    let request_id = invocation.request_id.as_str();
+    let mut on_line = |line: &str| crate::logging::php_line(line, Some(request_id));
+    let started = Instant::now();
+    let (exit, output) = process::run(command_of(console, &args, invocation), budget, &mut on_line)
+        .await
+        .map_err(|source| ConsoleError::Spawn {
+            php: console.php.display().to_string(),
+            source,
+        })?;
+    let command = shown(&args);
+    if exit != Exit::TimedOut {
+        tracing::info!(
+            requestId = request_id,
+            "console: `{command}` {} in {} ms ({} bytes of output)",
+            ended(exit),
+            started.elapsed().as_millis(),
+            output.total()
+        );
+    }
+    let tail = || output.last_lines(ERROR_LINES, ERROR_BYTES);
+    match exit {
+        Exit::Code(0) => Ok(result(0, output.text())),
+        Exit::TimedOut => Err(ConsoleError::Timeout {
+            command,
+            after: budget,
+            tail: tail(),
+        }),
+        _ => Err(ConsoleError::Failed {
+            command,
+            how: ended(exit),
+            tail: tail(),
+        }),
+    }
+}
+
+/// `php <console> <args>` in the task root, with php-fpm's configuration and the invocation.
+fn command_of(
+    console: &Console,
+    args: &[String],
+    invocation: &InvocationInfo,
+) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(&console.php);
     cmd.arg(&console.script)
-        .args(&args)
+        .args(args)
         .current_dir(&console.task_root)
         .envs(console.env.iter().map(|(k, v)| (k, v)));
     for (name, value) in invocation.server_variables(None) {
@@ -98,52 +139,24 @@ pub async fn run(
             cmd.env(name, OsString::from_vec(value));
         }
     }
-    let request_id = invocation.request_id.as_str();
-    let mut on_line = |line: &str| crate::logging::php_line(line, Some(request_id));
-    let started = Instant::now();
-    let (exit, output) = process::run(cmd, budget, &mut on_line)
-        .await
-        .map_err(|source| ConsoleError::Spawn {
-            php: console.php.display().to_string(),
-            source,
-        })?;
-    let took = started.elapsed();
-    let command = shown(&args);
-    let tail = || output.last_lines(ERROR_LINES, ERROR_BYTES);
-    let code = match exit {
-        Exit::Code(code) => code,
-        // As a shell reports it.
-        Exit::Signal(signal) => 128 + signal,
-        Exit::TimedOut => {
-            return Err(ConsoleError::Timeout {
-                command,
-                after: budget,
-                tail: tail(),
-            })
-        }
-    };
-    tracing::info!(
-        requestId = request_id,
-        "console: `{command}` exited with code {code} in {} ms ({} bytes of output)",
-        took.as_millis(),
-        output.total()
-    );
-    if code != 0 {
-        let how = match exit {
-            Exit::Signal(signal) => format!("was killed by signal {signal}{}", signal_hint(signal)),
-            _ => format!("exited with code {code}"),
-        };
-        return Err(ConsoleError::Failed {
-            command,
-            how,
-            tail: tail(),
-        });
+    cmd
+}
+
+/// How a command that ran ended, in words. A signal counts as 128 + its number, as a shell reports it.
+fn ended(exit: Exit) -> String {
+    match exit {
+        Exit::Signal(signal) => format!(
+            "was killed by signal {signal}{} (exit code {})",
+            signal_hint(signal),
+            128 + signal
+        ),
+        Exit::Code(code) => format!("exited with code {code}"),
+        Exit::TimedOut => "was killed at the deadline".into(),
     }
-    let result = CommandResult {
-        exit_code: code,
-        output: output.text(),
-    };
-    Ok(serde_json::to_vec(&result).unwrap_or_else(|_| b"null".to_vec()))
+}
+
+fn result(exit_code: i32, output: String) -> Vec<u8> {
+    serde_json::to_vec(&CommandResult { exit_code, output }).unwrap_or_else(|_| b"null".to_vec())
 }
 
 /// The command as the console sees it: `artisan migrate --force`, arguments quoted when needed.
@@ -184,6 +197,16 @@ mod tests {
             shown(&args),
             r#"migrate --force 'Ada Lovelace' 'it'\''s' ''"#
         );
+    }
+
+    #[test]
+    fn how_a_command_ended() {
+        assert_eq!(ended(Exit::Code(3)), "exited with code 3");
+        assert_eq!(
+            ended(Exit::Signal(9)),
+            "was killed by signal 9 (SIGKILL: out of memory?) (exit code 137)"
+        );
+        assert_eq!(result(0, "ok\n".into()), br#"{"exitCode":0,"output":"ok\n"}"#);
     }
 
     #[test]
