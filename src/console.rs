@@ -206,7 +206,10 @@ mod tests {
             ended(Exit::Signal(9)),
             "was killed by signal 9 (SIGKILL: out of memory?) (exit code 137)"
         );
-        assert_eq!(result(0, "ok\n".into()), br#"{"exitCode":0,"output":"ok\n"}"#);
+        assert_eq!(
+            result(0, "ok\n".into()),
+            br#"{"exitCode":0,"output":"ok\n"}"#
+        );
     }
 
     #[test]

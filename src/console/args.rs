@@ -10,10 +10,15 @@ pub enum ArgsError {
     UnclosedQuote(&'static str),
     #[error("the command ends with a lone backslash")]
     TrailingBackslash,
+    #[error("the command contains a NUL character, which no program argument can hold")]
+    Nul,
 }
 
 /// Splits `command` into arguments.
 pub fn split(command: &str) -> Result<Vec<String>, ArgsError> {
+    if command.contains('\0') {
+        return Err(ArgsError::Nul);
+    }
     let mut args = Vec::new();
     // The argument being built; `None` between arguments (so `''` still makes an empty argument).
     let mut current: Option<String> = None;
@@ -121,5 +126,6 @@ mod tests {
         assert_eq!(split("say \"hi"), Err(ArgsError::UnclosedQuote("double")));
         assert_eq!(split("say \"hi\\"), Err(ArgsError::UnclosedQuote("double")));
         assert_eq!(split("say hi\\"), Err(ArgsError::TrailingBackslash));
+        assert_eq!(split("say 'a\0b'"), Err(ArgsError::Nul));
     }
 }

@@ -194,6 +194,7 @@ async fn malformed_commands_are_named() {
         ("say 'unclosed", "unclosed single quote"),
         ("", "the command is empty"),
         ("   ", "the command is empty"),
+        ("say a\u{0}b", "NUL character"),
     ] {
         let outcome = lambda.invoke_bytes(command(text)).await;
         let (error_type, message) = error_of(&lambda, &outcome);
