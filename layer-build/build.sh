@@ -265,6 +265,10 @@ mkdir -p "$O/php-ini/conf.d"
   done
 } > "$O/php-ini/conf.d/00-layer.ini"
 
+# The PHP glue for events that are not HTTP requests (docs/events.md): /opt/lambda-fpm/php.
+mkdir -p "$O/lambda-fpm"
+cp -r "$REPO/layer-build/php" "$O/lambda-fpm/php"
+
 mkdir -p "$O/share/lambda-fpm"
 # What the layer was built from ("package version architecture"), for audits and security advisories.
 sed 's/Package: //; s/ Version: / /; s/ Architecture: / /' "$CACHE/packages.txt" > "$O/share/lambda-fpm/debian-packages.txt"

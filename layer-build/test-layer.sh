@@ -213,6 +213,48 @@ print(("ok" if css.get("statusCode") == 200 and "text/css" in ctype else "FAIL")
       + f" examples/hello style.css (status {css.get('statusCode')}, {ctype or 'no content-type'})")
 EOF
   fi
+
+  # Events that are not HTTP requests: an SQS batch through the event handler (on the layer's PHP glue in
+  # /opt/lambda-fpm/php), a direct invocation, and console commands with the layer's PHP CLI.
+  python3 - "$REPO/tests/fixtures/events/sqs-batch.json" "$WORK/more.json" <<'EOF'
+import json, sys
+sqs = json.load(open(sys.argv[1]))
+json.dump([sqs, {"hello": 1}, "info 'two words'", "exit 3"], open(sys.argv[2], "w"))
+EOF
+  sandbox_argv "$WORK/task" "$(fresh_tmp)" --setenv AWS_LAMBDA_RUNTIME_API @RUNTIME_API@ \
+    --setenv LAMBDA_FPM_EVENT_HANDLER worker.php --setenv LAMBDA_FPM_CONSOLE console.php
+  python3 "$HERE/runtime_api.py" --events "$WORK/more.json" --out "$WORK/more-run.json" --timeout 60 -- \
+    "${SB[@]}" /opt/bootstrap > "$WORK/events.log" 2>&1 || true
+  python3 - "$WORK/more-run.json" "$LAYER_PHP" <<'EOF' | tee -a "$RESULTS"
+import json, sys
+try:
+    res = {r["event"]: r for r in json.load(open(sys.argv[1]))["results"]}
+except (OSError, ValueError):
+    res = {}
+def body(i):
+    try:
+        return json.loads(res[i]["body"])
+    except (KeyError, ValueError):
+        return {}
+sqs, direct, info, fail = body(0), body(1), body(2), body(3)
+failed = [f.get("itemIdentifier") for f in sqs.get("batchItemFailures", [{}])]
+print(("ok" if res.get(0, {}).get("status") == "response" and failed == ["2e1424d4-f796-459a-8184-9c92662be6da"]
+       else "FAIL") + f" SQS batch through the event handler and /opt/lambda-fpm/php (batchItemFailures {failed})")
+print(("ok" if direct.get("source") == "direct" and direct.get("sapi") == "fpm-fcgi" and direct.get("uid") == 65534
+       else "FAIL") + f" direct invocation through php-fpm ({direct})")
+try:
+    cli = json.loads(info.get("output", ""))
+except ValueError:
+    cli = {}
+good = (info.get("exitCode") == 0 and cli.get("args") == ["info", "two words"] and cli.get("binary") == "/opt/bin/php"
+        and cli.get("ini") == "/opt/php-ini/php.ini" and cli.get("cwd") == "/var/task" and cli.get("pcntl") is True
+        and cli.get("pdo_sqlite") is True and cli.get("tmp") == "/tmp" and cli.get("timezone") == "UTC"
+        and cli.get("version", "").startswith(sys.argv[2]) and cli.get("uid") == 65534)
+print(("ok" if good else "FAIL") + f" console command with the layer's PHP CLI ({info.get('exitCode')}: {cli or info})")
+print(("ok" if res.get(3, {}).get("status") == "error" and fail.get("errorType") == "Function.CommandFailed"
+       and "exiting with 3" in fail.get("errorMessage", "") else "FAIL")
+      + f" console exit code 3 is Function.CommandFailed ({fail.get('errorType')})")
+EOF
 else
   record skip "invocations" "a $LAYER_ARCH bootstrap cannot start php-fpm on this $(uname -m) host without binfmt_misc"
   # Still, the bootstrap itself must start on the layer's loader under qemu, read its configuration and talk
@@ -245,7 +287,7 @@ EOF
 fi
 
 if grep -q '^FAIL' "$RESULTS"; then
-  for log in bootstrap hello; do
+  for log in bootstrap hello events; do
     [ -s "$WORK/$log.log" ] && { echo "--- $log run: bootstrap output (last 30 lines)"; tail -30 "$WORK/$log.log"; }
   done
 fi

@@ -7,9 +7,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::body::StreamedResponse;
 use crate::cgi::CgiError;
+use crate::console::{Console, ConsoleError};
 use crate::fastcgi::params::Site;
 use crate::fastcgi::{FcgiError, Params, Request};
 use crate::lambda::diagnostic::Diagnostic;
+use crate::lambda::event_source::{self, Kind};
 use crate::lambda::events::{self, EventError, EventSource};
 use crate::lambda::runtime::Reply;
 use crate::lambda::{response, InvocationInfo};
@@ -17,6 +19,7 @@ use crate::message::{HttpRequest, HttpResponse};
 use crate::php_fpm::{Backend, BackendError, FpmError};
 use crate::router::{Route, Router, Script};
 use crate::static_files::{self, StaticConfig};
+use crate::worker::{EventHandler, WorkerError};
 
 /// More stdout than this can never fit in a buffered Lambda response: drained, not kept.
 const MAX_STDOUT: usize = response::BUFFERED_LIMIT + 64 * 1024;
@@ -33,6 +36,10 @@ pub struct App {
     /// Kept free before the deadline to answer 504 before Lambda kills the sandbox.
     pub timeout_margin: TimeoutMargin,
     pub invoke_mode: InvokeMode,
+    /// Runs the events that are not HTTP requests (`LAMBDA_FPM_EVENT_HANDLER`).
+    pub event_handler: Option<EventHandler>,
+    /// Runs the events that are JSON strings as console commands (`LAMBDA_FPM_CONSOLE`).
+    pub console: Option<Console>,
 }
 
 /// Why an event got no HTTP response at all: the invocation fails (on Lambda, an `/error` post).
@@ -44,6 +51,13 @@ pub enum AppError {
     /// php-fpm is down and could not be started again.
     #[error(transparent)]
     PhpFpmUnavailable(FpmError),
+    /// A non-HTTP event, and nothing configured to run it.
+    #[error("{0}")]
+    Unhandled(String),
+    #[error(transparent)]
+    Worker(#[from] WorkerError),
+    #[error(transparent)]
+    Console(#[from] ConsoleError),
 }
 
 impl AppError {
@@ -52,6 +66,9 @@ impl AppError {
         match self {
             AppError::Event(e) => e.error_type(),
             AppError::PhpFpmUnavailable(_) => "Runtime.PhpFpmUnavailable",
+            AppError::Unhandled(_) => "Runtime.UnsupportedEvent",
+            AppError::Worker(e) => e.error_type(),
+            AppError::Console(e) => e.error_type(),
         }
     }
 }
@@ -124,7 +141,15 @@ impl App {
     }
 
     async fn answer(&self, event: &[u8], invocation: &InvocationInfo) -> Result<Reply, AppError> {
-        let (event, body) = events::parse(event)?;
+        let (event, body) = match events::parse(event) {
+            Ok(parsed) => parsed,
+            Err(not_http) => {
+                return self
+                    .answer_other(event, not_http, invocation)
+                    .await
+                    .map(Reply::Buffered)
+            }
+        };
         let request_id = invocation.request_id.as_str();
         let stream = self.invoke_mode == InvokeMode::ResponseStream && event.streamable;
         let context = event.request_context.as_deref();
@@ -151,6 +176,41 @@ impl App {
             tracing::error!(requestId = request_id, "502 Bad Gateway: {why}");
         }
         Ok(Reply::Buffered(encoded.json))
+    }
+
+    /// An event the HTTP parser turned down: a console command, the event handler's, or the
+    /// parser's error when it was an HTTP event after all or nothing is configured for it.
+    async fn answer_other(
+        &self,
+        raw: &[u8],
+        not_http: EventError,
+        invocation: &InvocationInfo,
+    ) -> Result<Vec<u8>, AppError> {
+        let kind = match event_source::classify(raw) {
+            Ok(Kind::Http) | Err(_) => return Err(not_http.into()),
+            Ok(kind) => kind,
+        };
+        match (kind, &self.console, &self.event_handler) {
+            (Kind::Command(command), Some(console), _) => {
+                let budget = self.budget(invocation);
+                Ok(crate::console::run(console, &command, budget, invocation).await?)
+            }
+            (kind, _, Some(handler)) => {
+                let source = match kind {
+                    Kind::Event(source) => source,
+                    _ => event_source::Source::Direct,
+                };
+                Ok(crate::worker::run(self, handler, raw, &source, invocation).await?)
+            }
+            (kind, ..) => Err(AppError::Unhandled(format!(
+                "{not_http}; set {} to run it (docs/events.md)",
+                match kind {
+                    Kind::Command(_) =>
+                        "LAMBDA_FPM_CONSOLE (console commands) or LAMBDA_FPM_EVENT_HANDLER",
+                    _ => "LAMBDA_FPM_EVENT_HANDLER to a PHP script",
+                }
+            ))),
+        }
     }
 
     pub async fn handle_request(

@@ -81,6 +81,12 @@ pub struct Config {
     /// `LAMBDA_FPM_RUNTIME_DIR`; `None`: `$TMPDIR/lambda-fpm-<pid>`.
     pub runtime_dir: Option<PathBuf>,
     pub php: PhpFiles,
+    /// `LAMBDA_FPM_EVENT_HANDLER`, relative to the task root: the script that runs every event that is
+    /// not an HTTP request.
+    pub event_handler: Option<PathBuf>,
+    /// `LAMBDA_FPM_CONSOLE`, relative to the task root: the console (`artisan`, `bin/console`) that
+    /// events which are JSON strings run as commands.
+    pub console: Option<PathBuf>,
 }
 
 /// Where php-fpm and its configuration files are looked for; the file step picks the one that exists.
@@ -155,6 +161,14 @@ pub enum ConfigError {
     NoPhpFpm(String),
     #[error("cannot create {path}: {reason}")]
     Io { path: String, reason: String },
+    #[error("{setting} names {path}, which does not exist: give a path relative to {task_root}")]
+    ScriptMissing {
+        setting: &'static str,
+        path: String,
+        task_root: String,
+    },
+    #[error("LAMBDA_FPM_CONSOLE is set but no PHP CLI was found (tried {0}); use the lambda-fpm layer or install php")]
+    NoPhpCli(String),
 }
 
 impl ConfigError {
@@ -165,6 +179,8 @@ impl ConfigError {
                 "Runtime.HandlerNotFound"
             }
             Self::NoPhpFpm(_) => "Runtime.PhpFpmNotFound",
+            Self::ScriptMissing { .. } => "Runtime.HandlerNotFound",
+            Self::NoPhpCli(_) => "Runtime.PhpCliNotFound",
             _ => "Runtime.InvalidConfiguration",
         }
     }
@@ -277,6 +293,18 @@ fn settings(cli: &Cli, env: &Env, mode: Mode) -> Result<Config, ConfigError> {
                 .map(|p| std::env::split_paths(&p).collect())
                 .unwrap_or_default(),
         },
+        event_handler: env
+            .parse(
+                "LAMBDA_FPM_EVENT_HANDLER",
+                "a .php file relative to the task root, such as worker.php",
+                php_script,
+            )?
+            .map(|p| relative(&p)),
+        console: env.parse(
+            "LAMBDA_FPM_CONSOLE",
+            "a file relative to the task root, such as artisan or bin/console",
+            |v| Some(relative(Path::new(v))).filter(|p| p.file_name().is_some()),
+        )?,
     })
 }
 
@@ -402,6 +430,12 @@ fn header_value(value: &str) -> Option<String> {
     http::HeaderValue::from_str(value)
         .ok()
         .map(|_| value.to_owned())
+}
+
+/// php-fpm runs only `.php` files (its `security.limit_extensions`): anything else would answer every
+/// event with 403 "Access denied".
+fn php_script(value: &str) -> Option<PathBuf> {
+    Some(PathBuf::from(value)).filter(|p| p.extension().is_some_and(|e| e == "php"))
 }
 
 fn absolute(value: &str) -> Option<PathBuf> {

@@ -158,6 +158,8 @@ fn build_app(config: &Config, setup: &Setup, router: Router, backend: Backend) -
         default_timeout: config.default_timeout,
         timeout_margin: config.timeout_margin,
         invoke_mode: config.invoke_mode,
+        event_handler: setup.event_handler.clone(),
+        console: setup.console.clone(),
     }
 }
 

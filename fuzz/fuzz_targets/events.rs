@@ -1,17 +1,22 @@
 //! Event bytes → `events::parse` → `Params::build` (a fixed script) → PARAMS encoding round trip, and a
-//! response derived from the request → `response::encode` → valid JSON within Lambda's limit.
+//! response derived from the request → `response::encode` → valid JSON within Lambda's limit. Events
+//! that are not HTTP → `event_source::classify`, and a console command → `console::split`.
 #![no_main]
 
 use lambda_fpm::fastcgi::params::Site;
 use lambda_fpm::fastcgi::{wire, Params};
 use lambda_fpm::message::HttpResponse;
 use lambda_fpm::lambda::InvocationInfo;
-use lambda_fpm::lambda::{events, response};
+use lambda_fpm::lambda::{event_source, events, response};
 use lambda_fpm::router::Script;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Ok((event, _body_ok)) = events::parse(data) else {
+        // What the runtime does with an event that is not HTTP: classify it, split a command.
+        if let Ok(event_source::Kind::Command(command)) = event_source::classify(data) {
+            let _ = lambda_fpm::console::split(&command);
+        }
         return;
     };
     let req = &event.request;

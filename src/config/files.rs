@@ -7,7 +7,11 @@ use std::path::{Path, PathBuf};
 
 use super::{Config, ConfigError, Mode, PhpFiles};
 use crate::cli::DEFAULT_HANDLERS;
+use crate::console::Console;
 use crate::php_fpm::FpmSettings;
+use crate::worker::EventHandler;
+
+mod scripts;
 
 /// The defaults shipped in the repo, used when neither the environment nor the layer provides a file.
 const EMBEDDED_PHP_INI: &str = include_str!("../../php-ini/php.ini");
@@ -24,6 +28,10 @@ pub struct Setup {
     /// Where the socket and generated config files live; removed at shutdown.
     pub runtime_dir: PathBuf,
     pub fpm: FpmSettings,
+    /// `LAMBDA_FPM_EVENT_HANDLER`, ready to run.
+    pub event_handler: Option<EventHandler>,
+    /// `LAMBDA_FPM_CONSOLE`, ready to run.
+    pub console: Option<Console>,
 }
 
 /// The app's paths (task root, handler, document root), canonical.
@@ -39,6 +47,7 @@ struct AppPaths {
 pub fn prepare(config: &Config, exe_dir: &Path) -> Result<Setup, ConfigError> {
     let app = app_paths(config)?;
     let binary = find_php_fpm(&config.php, exe_dir)?;
+    let scripts = scripts::find(config, &app.task_root, exe_dir, &binary)?;
     let php_ini = shipped_file(
         config.php.php_ini.as_deref(),
         "LAMBDA_FPM_PHP_INI",
@@ -80,12 +89,18 @@ pub fn prepare(config: &Config, exe_dir: &Path) -> Result<Setup, ConfigError> {
         start_timeout: config.start_timeout,
         opcache_revalidate: matches!(config.mode, Mode::Serve { .. }),
     };
+    let (event_handler, console) = scripts::prepare(scripts, &app.task_root, &runtime_dir, &fpm)
+        .inspect_err(|_| {
+            let _ = std::fs::remove_dir_all(&runtime_dir);
+        })?;
     Ok(Setup {
         task_root: app.task_root,
         handler: app.handler,
         document_root: app.document_root,
         runtime_dir,
         fpm,
+        event_handler,
+        console,
     })
 }
 

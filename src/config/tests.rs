@@ -220,6 +220,9 @@ fn every_malformed_value_is_named() {
         ("LAMBDA_FPM_WARMUP", "/,/a b"),
         ("LAMBDA_FPM_WARMUP", "/\u{7f}"),
         ("LAMBDA_FPM_WARMUP", ","),
+        ("LAMBDA_FPM_EVENT_HANDLER", "worker"),
+        ("LAMBDA_FPM_EVENT_HANDLER", "worker.php.txt"),
+        ("LAMBDA_FPM_CONSOLE", "/"),
     ] {
         assert_invalid(&[(name, value)], name);
     }
@@ -395,4 +398,21 @@ fn invoke_mode_is_buffered_or_response_stream() {
         &[("LAMBDA_FPM_INVOKE_MODE", "stream")],
         "LAMBDA_FPM_INVOKE_MODE",
     );
+}
+
+#[test]
+fn event_handler_and_console_are_relative_to_the_task_root() {
+    let c = ok(&lambda(), &[]);
+    assert_eq!((c.event_handler, c.console), (None, None));
+    let c = ok(
+        &lambda(),
+        &[
+            ("LAMBDA_FPM_EVENT_HANDLER", "/worker.php"),
+            ("LAMBDA_FPM_CONSOLE", " bin/console "),
+        ],
+    );
+    assert_eq!(c.event_handler, Some(PathBuf::from("worker.php")));
+    assert_eq!(c.console, Some(PathBuf::from("bin/console")));
+    let c = ok(&serve(None), &[("LAMBDA_FPM_CONSOLE", "artisan")]);
+    assert_eq!(c.console, Some(PathBuf::from("artisan")));
 }

@@ -2,6 +2,7 @@
 //! and the invocation loop.
 
 pub mod diagnostic;
+pub mod event_source;
 pub mod events;
 pub mod lifecycle;
 pub mod response;

@@ -33,6 +33,23 @@ pub struct FpmSettings {
     pub opcache_revalidate: bool,
 }
 
+impl FpmSettings {
+    /// What PHP needs to read its configuration, for php-fpm and for the PHP CLI alike: the scan
+    /// directory, the values php.ini refers to, and `PHPRC`, so a `php` started by a script (or by the
+    /// runtime's console) reads the same php.ini.
+    pub fn php_env(&self) -> Vec<(&'static str, std::ffi::OsString)> {
+        vec![
+            ("PHP_INI_SCAN_DIR", self.scan_dir.clone().into()),
+            ("LAMBDA_FPM_TMP", self.tmp.clone().into()),
+            (
+                "LAMBDA_FPM_OPCACHE_REVALIDATE",
+                if self.opcache_revalidate { "1" } else { "0" }.into(),
+            ),
+            ("PHPRC", self.php_ini.clone().into()),
+        ]
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum FpmError {
     #[error("cannot start php-fpm ({binary}): {source}")]
@@ -107,16 +124,9 @@ impl Supervisor {
         if s.as_root {
             cmd.arg("--allow-to-run-as-root");
         }
-        cmd.env("PHP_INI_SCAN_DIR", &s.scan_dir)
+        cmd.envs(s.php_env())
             .env("LAMBDA_FPM_SOCKET", &s.socket)
             .env("LAMBDA_FPM_WORKERS", s.workers.to_string())
-            .env("LAMBDA_FPM_TMP", &s.tmp)
-            .env(
-                "LAMBDA_FPM_OPCACHE_REVALIDATE",
-                if s.opcache_revalidate { "1" } else { "0" },
-            )
-            // A `php` CLI started by a script reads the same php.ini (workers inherit this environment).
-            .env("PHPRC", &s.php_ini)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

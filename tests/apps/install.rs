@@ -26,6 +26,18 @@ pub fn task_root(app: &str) -> PathBuf {
     root
 }
 
+/// The copy of the layer's PHP glue (`/opt/lambda-fpm/php` on Lambda) install.sh made: the apps'
+/// event handlers find it through `LAMBDA_FPM_PHP_DIR`.
+pub fn layer_php_dir() -> PathBuf {
+    let dir = apps_dir().join("layer-php");
+    assert!(
+        dir.join("laravel.php").is_file(),
+        "{} has no laravel.php: run `sudo tests/apps/install.sh` again",
+        dir.display()
+    );
+    dir
+}
+
 pub fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()

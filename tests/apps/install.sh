@@ -6,8 +6,10 @@
 #   sudo tests/apps/install.sh [DEST]        # DEST defaults to target/apps
 #
 # Apps: laravel, symfony, slim (skeletons from tests/apps/skeletons/<app>/ on Debian's libraries, copied into
-# vendor/php), wordpress (Debian's package + a MariaDB data directory prepared here: the suite starts its
-# own mariadbd on a copy of it), dokuwiki (Debian's package, conf/ and seed data/ in the task root).
+# vendor/php; Laravel's and Symfony's with queued jobs, a console and an event handler using the layer's PHP
+# glue, copied from layer-build/php into layer-php), wordpress (Debian's package + a MariaDB data directory
+# prepared here: the suite starts its own mariadbd on a copy of it), dokuwiki (Debian's package, conf/ and
+# seed data/ in the task root).
 # Needs root for apt-get (skipped when every package is already installed). Safe to re-run: DEST is
 # rebuilt from scratch. Works on a fresh Debian 12.
 set -euo pipefail
@@ -160,6 +162,11 @@ cp -rL /var/lib/dokuwiki/data "$dw/data"
 cp "$skeletons/dokuwiki/start.txt" "$dw/data/pages/start.txt"
 log "dokuwiki: task root ready"
 
+# ------------------------------------------------------------------- the layer's PHP glue (/opt/lambda-fpm/php)
+# The apps' event handlers (worker.php) load it from LAMBDA_FPM_PHP_DIR when not on Lambda.
+cp -r "$repo/layer-build/php" "$dest/layer-php"
+log "layer-php: the layer's PHP event glue"
+
 # --------------------------------------------------------------------------------- read-only task roots
 # Bref's convention, which lambda-fpm follows: extra ini files in the task root's php/conf.d/.
 for app in laravel symfony slim wordpress dokuwiki; do
@@ -168,7 +175,7 @@ for app in laravel symfony slim wordpress dokuwiki; do
 done
 # Root-owned, readable by everyone, writable by no one else: the suite runs the bootstrap (and so php-fpm)
 # as an unprivileged user, which can then write only under its own $TMPDIR.
-for app in laravel symfony slim wordpress dokuwiki; do
+for app in laravel symfony slim wordpress dokuwiki layer-php; do
     ((is_root)) && chown -R root:root "$dest/$app"
     chmod -R u+rwX,go+rX,go-w "$dest/$app"
 done

@@ -7,6 +7,9 @@
 //! `bootstrap serve` over HTTP; then headless Chromium loads the home page through `serve` (DOM title,
 //! stylesheet fetched, screenshot in target/screenshots/<app>.png that must not be blank).
 //!
+//! Laravel and Symfony also run their queued jobs, schedules and console commands through the same
+//! bootstrap (`LAMBDA_FPM_EVENT_HANDLER`, `LAMBDA_FPM_CONSOLE`; queues.rs).
+//!
 //!   sudo tests/apps/install.sh && cargo test --test apps
 //!
 //! Without the installed apps every test fails and says to run install.sh.
@@ -22,6 +25,7 @@ mod deploy;
 mod install;
 mod process;
 mod proxy;
+mod queues;
 
 use std::path::Path;
 
@@ -53,6 +57,29 @@ async fn laravel_app() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn symfony_app() {
     run_app(catalog::symfony()).await;
+}
+
+/// The app's non-HTTP side in the same function as its pages: jobs, schedules and commands.
+async fn run_events(app: App, console: &str) {
+    let root = task_root(app.name);
+    let mut env = app.env.clone();
+    env.extend(queues::event_env(console, &install::layer_php_dir()));
+    let d = Deployed::lambda(app.name, &root, app.handler, &env, Source::HttpV2).await;
+    match app.name {
+        "laravel" => queues::laravel(&d).await,
+        _ => queues::symfony(&d).await,
+    }
+    checks::http_checks(&app, &d).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn laravel_queue_schedule_and_console() {
+    run_events(catalog::laravel(), "artisan").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn symfony_messenger_and_console() {
+    run_events(catalog::symfony(), "bin/console").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -46,6 +46,8 @@ fn lambda_config(dir: &Path) -> Config {
             php_fpm: Some(dir.join("php-fpm")),
             ..PhpFiles::default()
         },
+        event_handler: None,
+        console: None,
     }
 }
 
@@ -231,4 +233,54 @@ fn io_errors_name_the_path_and_leave_no_runtime_dir() {
         !dir.path().join("rt").exists(),
         "the half-made runtime dir is removed"
     );
+}
+
+#[test]
+fn event_handler_and_console_are_resolved_and_checked() {
+    let dir = fixture();
+    let d = std::fs::canonicalize(dir.path()).expect("canonical");
+    touch(&dir.path().join("task/worker.php"));
+    touch(&dir.path().join("task/artisan"));
+    touch(&dir.path().join("exe/bin/php"));
+    let mut c = lambda_config(dir.path());
+    c.event_handler = Some(PathBuf::from("worker.php"));
+    c.console = Some(PathBuf::from("artisan"));
+    let s = prepare(&c, &exe(dir.path())).expect("valid");
+    let handler = s.event_handler.expect("event handler");
+    assert_eq!(handler.script, d.join("task/worker.php"));
+    assert_eq!(handler.script_name, "/worker.php");
+    assert_eq!(
+        std::fs::read_to_string(&handler.entry).expect("entry written"),
+        crate::worker::ENTRY_SCRIPT
+    );
+    let console = s.console.expect("console");
+    assert_eq!(console.script, d.join("task/artisan"));
+    assert_eq!(console.php, dir.path().join("exe/bin/php"));
+    assert_eq!(console.task_root, d.join("task"));
+    let names: Vec<&str> = console.env.iter().map(|(n, _)| *n).collect();
+    assert_eq!(
+        names,
+        [
+            "PHP_INI_SCAN_DIR",
+            "LAMBDA_FPM_TMP",
+            "LAMBDA_FPM_OPCACHE_REVALIDATE",
+            "PHPRC"
+        ]
+    );
+
+    // A missing script stops init before anything is written, naming the variable.
+    let _ = std::fs::remove_dir_all(dir.path().join("tmp"));
+    c.console = Some(PathBuf::from("bin/console"));
+    let e = prepare(&c, &exe(dir.path())).expect_err("missing console");
+    assert_eq!(e.error_type(), "Runtime.HandlerNotFound");
+    assert!(
+        e.to_string().starts_with("LAMBDA_FPM_CONSOLE names "),
+        "{e}"
+    );
+    assert!(e.to_string().contains("bin/console"), "{e}");
+    assert!(!dir.path().join("tmp").exists(), "nothing written");
+    c.console = None;
+    c.event_handler = Some(PathBuf::from("jobs/worker.php"));
+    let e = prepare(&c, &exe(dir.path())).expect_err("missing handler");
+    assert!(e.to_string().contains("LAMBDA_FPM_EVENT_HANDLER"), "{e}");
 }

@@ -7,6 +7,10 @@ foreach (['', '/cache', '/storage/framework/sessions', '/storage/framework/views
         @mkdir($tmp . $dir, 0700, true);
     }
 }
+// The SQLite database (config/database.php): Laravel's SQLite connector wants the file to exist.
+if (!is_file($tmp . '/database.sqlite')) {
+    @touch($tmp . '/database.sqlite');
+}
 foreach (['APP_PACKAGES_CACHE' => 'packages.php', 'APP_SERVICES_CACHE' => 'services.php'] as $name => $file) {
     if (!isset($_SERVER[$name])) {
         $_SERVER[$name] = $_ENV[$name] = "$tmp/cache/$file";
@@ -17,7 +21,7 @@ $app = new Illuminate\Foundation\Application(dirname(__DIR__));
 $app->useStoragePath($tmp . '/storage');
 
 $app->singleton(Illuminate\Contracts\Http\Kernel::class, App\Http\Kernel::class);
-$app->singleton(Illuminate\Contracts\Console\Kernel::class, Illuminate\Foundation\Console\Kernel::class);
+$app->singleton(Illuminate\Contracts\Console\Kernel::class, App\Console\Kernel::class);
 $app->singleton(Illuminate\Contracts\Debug\ExceptionHandler::class, Illuminate\Foundation\Exceptions\Handler::class);
 
 return $app;

@@ -21,6 +21,14 @@ return [
         Illuminate\Session\SessionServiceProvider::class,
         Illuminate\Translation\TranslationServiceProvider::class,
         Illuminate\View\ViewServiceProvider::class,
+        // Queues, the database, the cache (the scheduler's mutex) and the console commands
+        // (migrate, schedule:run).
+        Illuminate\Bus\BusServiceProvider::class,
+        Illuminate\Cache\CacheServiceProvider::class,
+        Illuminate\Database\DatabaseServiceProvider::class,
+        Illuminate\Foundation\Providers\ConsoleSupportServiceProvider::class,
+        Illuminate\Queue\QueueServiceProvider::class,
+        App\Providers\AppServiceProvider::class,
         App\Providers\RouteServiceProvider::class,
     ],
     'aliases' => [],

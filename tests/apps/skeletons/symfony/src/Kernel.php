@@ -2,7 +2,11 @@
 
 namespace App;
 
+use App\Command\GreetingsCommand;
 use App\Controller\AppController;
+use App\Message\Greet;
+use App\MessageHandler\GreetHandler;
+use App\Messenger\OutboxTransportFactory;
 use Symfony\Bundle\FrameworkBundle\Controller\RedirectController;
 use Symfony\Bundle\FrameworkBundle\Kernel\MicroKernelTrait;
 use Symfony\Component\DependencyInjection\Loader\Configurator\ContainerConfigurator;
@@ -61,12 +65,24 @@ class Kernel extends BaseKernel
             'router' => ['utf8' => true],
             'php_errors' => ['log' => true],
         ]);
+        $container->extension('framework', [
+            'messenger' => [
+                // On Lambda the transport is SQS; the suite's outbox stands in for it. No Messenger
+                // retries: SQS delivers a failed message again (batchItemFailures), then to its DLQ.
+                'transports' => ['async' => ['dsn' => 'outbox://', 'retry_strategy' => ['max_retries' => 0]]],
+                'routing' => [Greet::class => 'async'],
+            ],
+        ]);
         $container->extension('twig', ['default_path' => '%kernel.project_dir%/templates']);
-        $container->services()
-            ->set(AppController::class)
+        $services = $container->services();
+        $services->set(AppController::class)
             ->autowire()
             ->autoconfigure()
             ->tag('controller.service_arguments');
+        $services->set(Greetings::class);
+        $services->set(GreetHandler::class)->autowire()->autoconfigure();
+        $services->set(GreetingsCommand::class)->autowire()->autoconfigure();
+        $services->set(OutboxTransportFactory::class)->tag('messenger.transport_factory');
     }
 
     protected function configureRoutes(RoutingConfigurator $routes): void
@@ -75,6 +91,8 @@ class Kernel extends BaseKernel
         $routes->add('login_form', '/login')->controller([AppController::class, 'loginForm'])->methods(['GET']);
         $routes->add('login', '/login')->controller([AppController::class, 'login'])->methods(['POST']);
         $routes->add('hello', '/hello')->controller([AppController::class, 'hello'])->methods(['GET']);
+        $routes->add('greet', '/greet')->controller([AppController::class, 'greet'])->methods(['GET']);
+        $routes->add('greetings', '/greetings')->controller([AppController::class, 'greetings'])->methods(['GET']);
         $routes->add('old_home', '/old-home')
             ->controller(RedirectController::class)
             ->defaults(['path' => '/', 'permanent' => true]);

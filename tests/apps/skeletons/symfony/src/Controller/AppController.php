@@ -3,7 +3,11 @@
 namespace App\Controller;
 
 use Symfony\Bundle\FrameworkBundle\Controller\AbstractController;
+use App\Greetings;
+use App\Message\Greet;
+use Symfony\Component\HttpFoundation\JsonResponse;
 use Symfony\Component\HttpFoundation\Request;
+use Symfony\Component\Messenger\MessageBusInterface;
 use Symfony\Component\HttpFoundation\Response;
 
 class AppController extends AbstractController
@@ -31,6 +35,18 @@ class AppController extends AbstractController
         $request->getSession()->migrate(true);
         $request->getSession()->set('name', $name);
         return $this->redirectToRoute('hello');
+    }
+
+    /** Queued work: a message dispatched from a page (to the async transport, SQS on Lambda). */
+    public function greet(Request $request, MessageBusInterface $bus): JsonResponse
+    {
+        $bus->dispatch(new Greet((string) $request->query->get('name', 'nobody')));
+        return new JsonResponse(['queued' => 'greet']);
+    }
+
+    public function greetings(Greetings $greetings): JsonResponse
+    {
+        return new JsonResponse(['greetings' => $greetings->all()]);
     }
 
     public function hello(Request $request): Response
