@@ -25,6 +25,7 @@
 pub mod app;
 pub mod cgi;
 pub mod cli;
+pub mod compress;
 pub mod config;
 pub mod fastcgi;
 pub mod lambda;
