@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::cgi::CgiError;
+use crate::compress::{Choice, Compression};
 use crate::fastcgi::params::Site;
 use crate::fastcgi::{FcgiError, Params, Request};
 use crate::lambda::diagnostic::Diagnostic;
@@ -16,8 +17,13 @@ use crate::php_fpm::{Backend, BackendError, FpmError};
 use crate::router::{Route, Router, Script};
 use crate::static_files::{self, StaticConfig};
 
-/// More stdout than this can never fit in a buffered Lambda response: drained, not kept.
+/// More stdout than this can never fit in a buffered Lambda response uncompressed: drained, not kept.
 const MAX_STDOUT: usize = response::BUFFERED_LIMIT + 64 * 1024;
+/// The cap when the client accepts compression: a compressed body must stay under about 4.7 MB (it
+/// travels base64-encoded in 6 MB of JSON), and real HTML shrinks 5 to 10 times, rarely 15 times (a
+/// table of repeated rows); 64 MiB leaves room for that without holding more than a larger function's
+/// memory can spare. The buffer only grows as PHP prints.
+const MAX_COMPRESSIBLE_STDOUT: usize = 64 * 1024 * 1024;
 /// API Gateway refuses responses whose headers exceed about 10 KB.
 const HEADER_WARN_BYTES: usize = 10 * 1024;
 
@@ -25,6 +31,7 @@ pub struct App {
     pub router: Router,
     pub site: Site,
     pub static_config: StaticConfig,
+    pub compression: Compression,
     pub backend: Backend,
     /// Used when the invocation has no usable deadline (`serve`, emulators that send a constant).
     pub default_timeout: Duration,
@@ -125,16 +132,22 @@ impl App {
 
     async fn answer(&self, event: &[u8], invocation: &InvocationInfo) -> Result<Vec<u8>, AppError> {
         let (event, body) = events::parse(event)?;
-        let response = match body {
+        let head = event.request.is_head();
+        let compression = self.compression.choose(event.rest_api, &event.request);
+        let mut response = match body {
             Err(bad) => {
                 tracing::warn!(requestId = %invocation.request_id, "400 Bad Request: {bad}");
                 HttpResponse::text(400, &format!("400 Bad Request\n{bad}"))
             }
             Ok(()) => {
-                self.handle_request(&event.request, event.request_context.as_deref(), invocation)
+                let context = event.request_context.as_deref();
+                self.handle_request(&event.request, context, invocation, compression)
                     .await?
             }
         };
+        if let Err(e) = compression.apply(&mut response, head) {
+            tracing::warn!(requestId = %invocation.request_id, "the response goes out uncompressed: {e}");
+        }
         let header_bytes: usize = response
             .headers
             .iter()
@@ -146,7 +159,7 @@ impl App {
                 "the response headers take {header_bytes} bytes; API Gateway refuses more than about 10 KB"
             );
         }
-        let encoded = response::encode(event.source, &response, event.request.is_head());
+        let encoded = response::encode(event.source, &response, head);
         if let Some(why) = encoded.replaced {
             tracing::error!(requestId = %invocation.request_id, "502 Bad Gateway: {why}");
         }
@@ -158,6 +171,7 @@ impl App {
         req: &HttpRequest,
         request_context: Option<&str>,
         invocation: &InvocationInfo,
+        compression: Choice,
     ) -> Result<HttpResponse, AppError> {
         let script = match self.router.route(&req.path, &req.query) {
             Route::Script(script) => Cow::Owned(script),
@@ -179,7 +193,7 @@ impl App {
             }
         };
         match self
-            .run_script(req, &script, request_context, invocation)
+            .run_script(req, &script, request_context, invocation, compression)
             .await
         {
             Ok(response) => Ok(response),
@@ -187,13 +201,15 @@ impl App {
         }
     }
 
-    /// Runs the script through php-fpm and reads its CGI output as the response.
+    /// Runs the script through php-fpm and reads its CGI output as the response. Output past Lambda's
+    /// limit is kept only while compression may still bring it under.
     async fn run_script(
         &self,
         req: &HttpRequest,
         script: &Script,
         request_context: Option<&str>,
         invocation: &InvocationInfo,
+        compression: Choice,
     ) -> Result<HttpResponse, ScriptError> {
         let mut params = Params::build(req, script, &self.site);
         params.extend(invocation.server_variables(request_context));
@@ -205,14 +221,23 @@ impl App {
         };
         let request = Request::new(&params, &req.body);
         let budget = self.budget(invocation);
+        let max_stdout = match compression.offer() {
+            Some(_) => MAX_COMPRESSIBLE_STDOUT,
+            None => MAX_STDOUT,
+        };
         let output = self
             .backend
-            .execute(&request, budget, MAX_STDOUT, on_stderr)
+            .execute(&request, budget, max_stdout, on_stderr)
             .await?;
+        let printed = output.stdout.len() + output.dropped;
         if output.dropped > 0 {
-            return Err(ScriptError::TooLarge(output.stdout.len() + output.dropped));
+            return Err(ScriptError::TooLarge(printed));
         }
-        crate::cgi::parse(output.stdout).map_err(ScriptError::Cgi)
+        let response = crate::cgi::parse(output.stdout).map_err(ScriptError::Cgi)?;
+        if printed > MAX_STDOUT && !compression.compresses(&response, req.is_head()) {
+            return Err(ScriptError::TooLarge(printed));
+        }
+        Ok(response)
     }
 
     /// Time the script may run: until the deadline minus the margin, or the default without a deadline.
