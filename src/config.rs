@@ -309,7 +309,7 @@ fn deny(env: &Env) -> Result<Vec<String>, ConfigError> {
 /// only with `LAMBDA_FPM_COMPRESS_REST=on` (its `binaryMediaTypes` decide whether clients get the
 /// compressed bytes or their base64 text).
 fn compression(env: &Env) -> Result<Compression, ConfigError> {
-    const EXPECTED: &str = "off, or br, zstd and gzip in order of preference, each with an optional :level (br 0-11, zstd 1-19, gzip 1-9; each at most once), e.g. br,zstd,gzip or gzip:6";
+    const EXPECTED: &str = "off, or br, zstd and gzip in order of preference, each with an optional :level (br 0-11, zstd 1-19, gzip 1-9; each at most once), e.g. zstd,br,gzip or br:5,gzip";
     let offers = env
         .parse("LAMBDA_FPM_COMPRESSION", EXPECTED, offers)?
         .unwrap_or_else(|| Compression::default().offers);

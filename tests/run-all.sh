@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs what it needs (Debian packages, pip tools), then runs
 # lint, unit tests, the integration suite against real php-fpm, the real-app suite, the layer build with
-# its sandbox test and template validation, and the benchmark's and the soak's smoke runs.
+# its sandbox test and template validation, and the benchmarks' and the soak's smoke runs.
 # Every step always runs: a missing piece (an uninstallable package, a missing script) fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +30,7 @@ layer-build/ci.sh
 
 step "benchmark smoke run"
 cargo bench --bench runtime -- --quick
+cargo bench --bench compression -- --quick
 
 step "soak smoke run (2,000 invocations, every fault kind)"
 cargo bench --bench soak -- --quick

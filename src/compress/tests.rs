@@ -21,19 +21,21 @@ fn negotiation_follows_q_values_then_our_order() {
     use Encoding::*;
     for (header, expected) in [
         // A browser: equal weights, our order decides.
-        ("gzip, deflate, br, zstd", Some(Brotli)),
+        ("gzip, deflate, br, zstd", Some(Zstd)),
         ("gzip, deflate, br", Some(Brotli)),
         ("gzip, deflate", Some(Gzip)),
         ("GZIP", Some(Gzip)),
         ("x-gzip", Some(Gzip)),
         ("zstd, gzip", Some(Zstd)),
+        ("br, gzip", Some(Brotli)),
         // q-values win over our order.
         ("br;q=0.5, gzip", Some(Gzip)),
         ("br;q=0.5, gzip;q=0.8, zstd;q=0.9", Some(Zstd)),
         ("br;q=0.001, gzip;q=0", Some(Brotli)),
         ("gzip;q=1.0, br;q=1", Some(Brotli)),
         // `*` stands for what is not named; an explicit q=0 refuses.
-        ("*", Some(Brotli)),
+        ("*", Some(Zstd)),
+        ("zstd;q=0, *", Some(Brotli)),
         ("br;q=0, *", Some(Zstd)),
         ("br;q=0, zstd;q=0, *;q=0.3", Some(Gzip)),
         ("*;q=0", None),
