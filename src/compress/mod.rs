@@ -127,7 +127,9 @@ impl Compression {
         accept::negotiate(&self.offers, accept_encoding?)
     }
 
-    /// What to do for one request: `rest_api` when it came through an API Gateway REST API.
+    /// What to do for one request: `rest_api` when it came through an API Gateway REST API and the body
+    /// travels base64-encoded in the response JSON (a streamed body is raw bytes, which a REST API passes
+    /// through whatever its binary media types: pass `false` there).
     pub fn choose(&self, rest_api: bool, req: &HttpRequest) -> Choice {
         if self.offers.is_empty() || (rest_api && !self.rest_api) {
             return Choice::Off;
