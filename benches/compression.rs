@@ -4,7 +4,7 @@
 //! ```sh
 //! cargo bench --bench compression                        # every level, the generated pages
 //! cargo bench --bench compression -- --page a.html ...   # plus real pages (saved from a browser or curl)
-//! cargo bench --bench compression -- --quick             # CI smoke: the default levels, one pass each
+//! cargo bench --bench compression -- --quick             # CI smoke: the default levels, one short round each
 //! ```
 //! Time is the thread's own CPU time (`/proc/thread-self/schedstat`), so other load on the machine
 //! slows the run down but does not change the figures much. Each figure is the best of 3 rounds of at
@@ -68,7 +68,7 @@ fn main() {
 
 fn mode(quick: bool) -> &'static str {
     if quick {
-        "quick run (default levels, one pass)"
+        "quick run (default levels, one short round each)"
     } else {
         "full run"
     }
