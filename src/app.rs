@@ -19,10 +19,10 @@ use crate::static_files::{self, StaticConfig};
 
 /// More stdout than this can never fit in a buffered Lambda response uncompressed: drained, not kept.
 const MAX_STDOUT: usize = response::BUFFERED_LIMIT + 64 * 1024;
-/// The cap when the client accepts compression: a compressed body must stay under about 4.7 MB (it
-/// travels base64-encoded in 6 MB of JSON), and real HTML shrinks 5 to 10 times, rarely 15 times (a
-/// table of repeated rows); 64 MiB leaves room for that without holding more than a larger function's
-/// memory can spare. The buffer only grows as PHP prints.
+/// The cap when the client accepts compression. A compressed body must stay under about 4.7 MB (it
+/// travels base64-encoded in 6 MB of JSON); real pages shrink 4 to 7 times (docs/benchmarks.md), a
+/// table of repeated rows more: 64 MiB, 13 times 4.7 MB, covers the pages that can fit. The buffer
+/// grows only as PHP prints, so only a script that prints that much holds that much.
 const MAX_COMPRESSIBLE_STDOUT: usize = 64 * 1024 * 1024;
 /// API Gateway refuses responses whose headers exceed about 10 KB.
 const HEADER_WARN_BYTES: usize = 10 * 1024;
