@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::body::StreamedResponse;
 use crate::cgi::CgiError;
+use crate::compress::{Choice, Compression};
 use crate::console::{Console, ConsoleError};
 use crate::fastcgi::params::Site;
 use crate::fastcgi::{FcgiError, Params, Request};
@@ -21,8 +22,13 @@ use crate::router::{Route, Router, Script};
 use crate::static_files::{self, StaticConfig};
 use crate::worker::{EventHandler, WorkerError};
 
-/// More stdout than this can never fit in a buffered Lambda response: drained, not kept.
+/// More stdout than this can never fit in a buffered Lambda response uncompressed: drained, not kept.
 const MAX_STDOUT: usize = response::BUFFERED_LIMIT + 64 * 1024;
+/// The cap when the client accepts compression. A compressed body must stay under about 4.7 MB (it
+/// travels base64-encoded in 6 MB of JSON); real pages shrink 4 to 7 times (docs/benchmarks.md), a
+/// table of repeated rows more: 64 MiB, 13 times 4.7 MB, covers the pages that can fit. The buffer
+/// grows only as PHP prints, so only a script that prints that much holds that much.
+const MAX_COMPRESSIBLE_STDOUT: usize = 64 * 1024 * 1024;
 /// API Gateway refuses responses whose headers exceed about 10 KB.
 const HEADER_WARN_BYTES: usize = 10 * 1024;
 
@@ -30,6 +36,7 @@ pub struct App {
     pub router: Router,
     pub site: Site,
     pub static_config: StaticConfig,
+    pub compression: Compression,
     pub backend: Backend,
     /// Used when the invocation has no usable deadline (`serve`, emulators that send a constant).
     pub default_timeout: Duration,
@@ -153,25 +160,39 @@ impl App {
         let request_id = invocation.request_id.as_str();
         let stream = self.invoke_mode == InvokeMode::ResponseStream && event.streamable;
         let context = event.request_context.as_deref();
-        let response = match body {
+        let head = event.request.is_head();
+        // A streamed body reaches the client as it is, also through a REST API (its binary media
+        // types apply to buffered base64 bodies only).
+        let compression = self
+            .compression
+            .choose(event.rest_api && !stream, &event.request);
+        let mut response: StreamedResponse = match body {
             Err(bad) => {
                 tracing::warn!(requestId = request_id, "400 Bad Request: {bad}");
                 HttpResponse::text(400, &format!("400 Bad Request\n{bad}")).into()
             }
             Ok(()) if stream => {
-                self.handle_request_streamed(&event.request, context, invocation)
+                self.handle_request_streamed(&event.request, context, invocation, compression)
                     .await?
             }
             Ok(()) => self
-                .handle_request(&event.request, context, invocation)
+                .handle_request(&event.request, context, invocation, compression)
                 .await?
                 .into(),
         };
+        if response.rest.is_none() {
+            if let Err(e) = compression.apply(&mut response.head, head) {
+                tracing::warn!(
+                    requestId = request_id,
+                    "the response goes out uncompressed: {e}"
+                );
+            }
+        }
         warn_if_headers_too_large(&response.head, request_id);
         if stream {
             return Ok(streamed_reply(event.source, response));
         }
-        let encoded = response::encode(event.source, &response.head, event.request.is_head());
+        let encoded = response::encode(event.source, &response.head, head);
         if let Some(why) = encoded.replaced {
             tracing::error!(requestId = request_id, "502 Bad Gateway: {why}");
         }
@@ -218,6 +239,7 @@ impl App {
         req: &HttpRequest,
         request_context: Option<&str>,
         invocation: &InvocationInfo,
+        compression: Choice,
     ) -> Result<HttpResponse, AppError> {
         let script = match self.route(req, invocation) {
             Routed::Script(script) => script,
@@ -227,7 +249,7 @@ impl App {
             Routed::Answer(response) => return Ok(response),
         };
         match self
-            .run_script(req, &script, request_context, invocation)
+            .run_script(req, &script, request_context, invocation, compression)
             .await
         {
             Ok(response) => Ok(response),
@@ -262,6 +284,7 @@ impl App {
         script: &Script,
         request_context: Option<&str>,
         invocation: &InvocationInfo,
+        compression: Choice,
     ) -> Result<HttpResponse, ScriptError> {
         let mut params = Params::build(req, script, &self.site);
         params.extend(invocation.server_variables(request_context));
@@ -273,14 +296,23 @@ impl App {
         };
         let request = Request::new(&params, &req.body);
         let budget = self.budget(invocation);
+        let max_stdout = match compression.offer() {
+            Some(_) => MAX_COMPRESSIBLE_STDOUT,
+            None => MAX_STDOUT,
+        };
         let output = self
             .backend
-            .execute(&request, budget, MAX_STDOUT, on_stderr)
+            .execute(&request, budget, max_stdout, on_stderr)
             .await?;
+        let printed = output.stdout.len() + output.dropped;
         if output.dropped > 0 {
-            return Err(ScriptError::TooLarge(output.stdout.len() + output.dropped));
+            return Err(ScriptError::TooLarge(printed));
         }
-        crate::cgi::parse(output.stdout).map_err(ScriptError::Cgi)
+        let response = crate::cgi::parse(output.stdout).map_err(ScriptError::Cgi)?;
+        if printed > MAX_STDOUT && !compression.compresses(&response, req.is_head()) {
+            return Err(ScriptError::TooLarge(printed));
+        }
+        Ok(response)
     }
 
     /// Time the script may run: until the deadline minus the margin, or the default without a deadline.

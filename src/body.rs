@@ -46,6 +46,8 @@ pub enum StreamError {
     Fcgi(FcgiError),
     #[error("the response body passed {STREAM_LIMIT} bytes, the most Lambda streams (200 MiB with the prelude); worker killed")]
     TooLarge,
+    #[error("compressing the response failed: {0}")]
+    Compression(std::io::Error),
     #[error("reading {path} failed: {source}")]
     File {
         path: PathBuf,
@@ -61,6 +63,7 @@ impl StreamError {
             StreamError::Fcgi(_) => "Runtime.ScriptOutputCut",
             StreamError::TooLarge => "Runtime.ResponseTooLarge",
             StreamError::File { .. } => "Runtime.StaticFileUnreadable",
+            StreamError::Compression(_) => "Runtime.CompressionFailed",
         }
     }
 }

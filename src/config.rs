@@ -11,6 +11,7 @@ use tracing::Level;
 
 use crate::app::{InvokeMode, TimeoutMargin};
 use crate::cli::{Cli, Command, DEFAULT_HANDLERS};
+use crate::compress::{Compression, Encoding, Offer};
 use crate::lambda::runtime_api::Endpoint;
 use crate::logging::{parse_level, LogFormat};
 
@@ -65,6 +66,8 @@ pub struct Config {
     /// Honour `.htaccess` files that deny a whole directory as if listed in `deny`.
     pub htaccess: bool,
     pub static_cache_control: Option<String>,
+    /// `LAMBDA_FPM_COMPRESSION` and `LAMBDA_FPM_COMPRESS_REST`.
+    pub compression: Compression,
     pub timeout_margin: TimeoutMargin,
     /// `LAMBDA_FPM_INVOKE_MODE`: buffered JSON responses, or streamed ones.
     pub invoke_mode: InvokeMode,
@@ -271,6 +274,7 @@ fn settings(cli: &Cli, env: &Env, mode: Mode) -> Result<Config, ConfigError> {
                 invoke_mode,
             )?
             .unwrap_or_default(),
+        compression: compression(env)?,
         timeout_margin: match env.get("LAMBDA_FPM_TIMEOUT_MARGIN_MS") {
             None => TimeoutMargin::Scaled(Duration::from_secs(1)),
             Some(_) => TimeoutMargin::Fixed(env.millis("LAMBDA_FPM_TIMEOUT_MARGIN_MS", 1000, 0)?),
@@ -397,6 +401,42 @@ fn deny(env: &Env) -> Result<Vec<String>, ConfigError> {
             value,
             expected: "comma-separated URL path prefixes such as /data,/conf",
         })
+}
+
+/// `off`, or the encodings to offer in order of preference, each with an optional `:level`; a REST API
+/// only with `LAMBDA_FPM_COMPRESS_REST=on` (its `binaryMediaTypes` decide whether clients get the
+/// compressed bytes or their base64 text).
+fn compression(env: &Env) -> Result<Compression, ConfigError> {
+    const EXPECTED: &str = "off, or br, zstd and gzip in order of preference, each with an optional :level (br 0-11, zstd 1-19, gzip 1-9; each at most once), e.g. zstd,br,gzip or br:5,gzip";
+    let offers = env
+        .parse("LAMBDA_FPM_COMPRESSION", EXPECTED, offers)?
+        .unwrap_or_else(|| Compression::default().offers);
+    let rest_api = env
+        .parse("LAMBDA_FPM_COMPRESS_REST", "on or off", on_off)?
+        .unwrap_or(false);
+    Ok(Compression { offers, rest_api })
+}
+
+fn offers(value: &str) -> Option<Vec<Offer>> {
+    if value.eq_ignore_ascii_case("off") {
+        return Some(Vec::new());
+    }
+    let mut offers: Vec<Offer> = Vec::new();
+    for item in split_list(value) {
+        let (token, level) = match item.split_once(':') {
+            Some((token, level)) => (token.trim(), Some(level.trim().parse::<u32>().ok()?)),
+            None => (item.as_str(), None),
+        };
+        let encoding = Encoding::ALL
+            .into_iter()
+            .find(|e| token.eq_ignore_ascii_case(e.token()))?;
+        let level = level.unwrap_or(encoding.default_level());
+        if !encoding.levels().contains(&level) || offers.iter().any(|o| o.encoding == encoding) {
+            return None;
+        }
+        offers.push(Offer { encoding, level });
+    }
+    (!offers.is_empty()).then_some(offers)
 }
 
 fn split_list(value: &str) -> Vec<String> {

@@ -10,6 +10,7 @@
 //!   fastcgi::Request (params + body)  ─▶ fastcgi::wire (encoding, no I/O)
 //!   php_fpm::Backend (kept-alive connection, deadline, recovery) ◀─▶ php_fpm::Supervisor (process)
 //!   cgi             (FastCGI stdout → message::HttpResponse; stderr → logs)
+//!   compress        (Accept-Encoding × response → zstd / brotli / gzip; the streamed path's Encoder)
 //!   lambda::response (source × response → response JSON, size limits)
 //!                                                          │
 //!  Runtime API ◀──/response or /error───────────────────────┘
@@ -27,6 +28,7 @@ pub mod app;
 pub mod body;
 pub mod cgi;
 pub mod cli;
+pub mod compress;
 pub mod config;
 pub mod console;
 pub mod fastcgi;

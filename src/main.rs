@@ -154,6 +154,7 @@ fn build_app(config: &Config, setup: &Setup, router: Router, backend: Backend) -
         static_config: StaticConfig {
             cache_control: config.static_cache_control.clone(),
         },
+        compression: config.compression.clone(),
         backend,
         default_timeout: config.default_timeout,
         timeout_margin: config.timeout_margin,

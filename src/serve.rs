@@ -85,12 +85,25 @@ async fn handle(app: &App, req: Request<Incoming>, peer: SocketAddr, port: u16) 
         trace_id: None,
         tenant_id: None,
     };
+    // As a Function URL's client would get it: compressed when it asks for it.
+    let compression = app.compression.choose(false, &request);
+    let head = request.is_head();
     let answered = if app.invoke_mode == InvokeMode::ResponseStream {
-        app.handle_request_streamed(&request, None, &info).await
-    } else {
-        app.handle_request(&request, None, &info)
+        app.handle_request_streamed(&request, None, &info, compression)
             .await
-            .map(|response| as_lambda_would_send(response, request.is_head()).into())
+            .map(|mut response| {
+                if response.rest.is_none() {
+                    let _ = compression.apply(&mut response.head, head);
+                }
+                response
+            })
+    } else {
+        app.handle_request(&request, None, &info, compression)
+            .await
+            .map(|mut response| {
+                let _ = compression.apply(&mut response, head);
+                as_lambda_would_send(response, head).into()
+            })
     };
     match answered {
         Ok(response) => to_response(response, &info.request_id),

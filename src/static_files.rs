@@ -1,7 +1,7 @@
 //! Static files, answered by the runtime without php-fpm: content type, validators (ETag,
-//! Last-Modified, 304), HEAD, Cache-Control and gzip for compressible types.
+//! Last-Modified, 304), HEAD and Cache-Control. Compression is the same step as for PHP's responses
+//! (`compress`, applied by the app to every response).
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
@@ -10,7 +10,7 @@ use tokio::io::AsyncReadExt as _;
 
 use crate::body::{BodyStream, StreamError, StreamedResponse, STREAM_LIMIT};
 
-use crate::message::{is_textual_content_type, HttpRequest, HttpResponse};
+use crate::message::{HttpRequest, HttpResponse};
 
 #[derive(Debug, Clone, Default)]
 pub struct StaticConfig {
@@ -18,11 +18,9 @@ pub struct StaticConfig {
     pub cache_control: Option<String>,
 }
 
-/// Files larger than this are refused before being read: even gzip would rarely bring them under
+/// Files larger than this are refused before being read: even compressed they would rarely fit under
 /// Lambda's response limit, and reading them would only cost memory.
 const MAX_FILE: u64 = 16 * 1024 * 1024;
-/// Below this, compression is not worth its CPU.
-const MIN_GZIP: usize = 1024;
 
 pub fn respond(path: &Path, req: &HttpRequest, config: &StaticConfig) -> HttpResponse {
     let (mut response, _) = match head(path, req, config, MAX_FILE) {
@@ -35,27 +33,6 @@ pub fn respond(path: &Path, req: &HttpRequest, config: &StaticConfig) -> HttpRes
     let body = match std::fs::read(path) {
         Ok(body) => body,
         Err(_) => return HttpResponse::text(404, "404 Not Found"),
-    };
-    let compressible = response
-        .header("content-type")
-        .is_some_and(|ct| compressible(&String::from_utf8_lossy(ct)));
-    if compressible {
-        response
-            .headers
-            .push(crate::message::Header::new("Vary", "Accept-Encoding"));
-    }
-    let body = if compressible && body.len() >= MIN_GZIP && accepts_gzip(req) {
-        match gzip(&body) {
-            Some(zipped) if zipped.len() < body.len() => {
-                response
-                    .headers
-                    .push(crate::message::Header::new("Content-Encoding", "gzip"));
-                zipped
-            }
-            _ => body,
-        }
-    } else {
-        body
     };
     response.headers.push(crate::message::Header::new(
         "Content-Length",
@@ -185,12 +162,6 @@ fn content_type(path: &Path) -> String {
     }
 }
 
-fn compressible(content_type: &str) -> bool {
-    is_textual_content_type(content_type)
-        || content_type.starts_with("application/wasm")
-        || content_type.contains("font/ttf")
-}
-
 fn not_modified(req: &HttpRequest, etag: &str, modified_secs: u64) -> bool {
     if let Some(inm) = req.header_str("if-none-match") {
         return inm
@@ -202,32 +173,6 @@ fn not_modified(req: &HttpRequest, etag: &str, modified_secs: u64) -> bool {
         .and_then(|v| httpdate::parse_http_date(v.trim()).ok())
         .and_then(|since| since.duration_since(UNIX_EPOCH).ok())
         .is_some_and(|since| modified_secs <= since.as_secs())
-}
-
-fn accepts_gzip(req: &HttpRequest) -> bool {
-    let Some(ae) = req.header_str("accept-encoding") else {
-        return false;
-    };
-    ae.split(',').any(|part| {
-        let mut it = part.split(';');
-        let coding = it.next().unwrap_or("").trim();
-        let q_zero = it.any(|p| {
-            p.trim()
-                .strip_prefix("q=")
-                .and_then(|q| q.trim().parse::<f32>().ok())
-                .is_some_and(|q| q == 0.0)
-        });
-        (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !q_zero
-    })
-}
-
-fn gzip(body: &[u8]) -> Option<Vec<u8>> {
-    let mut encoder = flate2::write::GzEncoder::new(
-        Vec::with_capacity(body.len() / 3),
-        flate2::Compression::new(6),
-    );
-    encoder.write_all(body).ok()?;
-    encoder.finish().ok()
 }
 
 #[cfg(test)]
@@ -291,34 +236,17 @@ mod tests {
     }
 
     #[test]
-    fn gzip_only_when_accepted_and_worth_it() {
+    fn bodies_are_left_to_the_compression_step() {
         let text = "hello world ".repeat(500);
         let (_d, path) = file("big.js", text.as_bytes());
-        let config = StaticConfig::default();
-        let zipped = respond(
+        let r = respond(
             &path,
             &req("GET", &[("Accept-Encoding", "br, gzip")]),
-            &config,
+            &StaticConfig::default(),
         );
-        assert_eq!(header(&zipped, "content-encoding"), Some("gzip"));
-        assert!(zipped.body.len() < text.len());
-        let mut out = String::new();
-        std::io::Read::read_to_string(
-            &mut flate2::read::GzDecoder::new(&zipped.body[..]),
-            &mut out,
-        )
-        .expect("gunzip");
-        assert_eq!(out, text);
-        let plain = respond(
-            &path,
-            &req("GET", &[("Accept-Encoding", "gzip;q=0")]),
-            &config,
-        );
-        assert_eq!(header(&plain, "content-encoding"), None);
-        let (_d2, png) = file("a.png", &[0x89u8; 4000]);
-        let img = respond(&png, &req("GET", &[("Accept-Encoding", "gzip")]), &config);
-        assert_eq!(header(&img, "content-type"), Some("image/png"));
-        assert_eq!(header(&img, "content-encoding"), None);
+        assert_eq!(header(&r, "content-encoding"), None);
+        assert_eq!(header(&r, "content-length"), Some("6000"));
+        assert_eq!(&r.body[..], text.as_bytes());
     }
 
     #[test]

@@ -30,6 +30,7 @@ layer-build/ci.sh
 
 step "benchmark smoke run"
 cargo bench --bench runtime -- --quick
+cargo bench --bench compression -- --quick
 
 step "events benchmark smoke run (time per SQS record against a web hello)"
 cargo bench --bench events -- --quick

@@ -9,8 +9,11 @@ use bytes::BytesMut;
 use tokio::time::{timeout_at, Instant};
 
 use super::{App, AppError, Routed, ScriptError};
+use futures_util::StreamExt as _;
+
 use crate::body::{BodyStream, StreamError, StreamedResponse, STREAM_LIMIT};
 use crate::cgi::{self, CgiError};
+use crate::compress::{self, Choice, Encoder};
 use crate::fastcgi::{Params, Request};
 use crate::lambda::InvocationInfo;
 use crate::message::HttpRequest;
@@ -30,21 +33,19 @@ impl App {
         req: &HttpRequest,
         request_context: Option<&str>,
         invocation: &InvocationInfo,
+        compression: Choice,
     ) -> Result<StreamedResponse, AppError> {
         if req.is_head() {
             return Ok(self
-                .handle_request(req, request_context, invocation)
+                .handle_request(req, request_context, invocation, compression)
                 .await?
                 .into());
         }
         let script = match self.route(req, invocation) {
             Routed::Script(script) => script,
             Routed::Static(path) => {
-                return Ok(static_files::respond_streamed(
-                    &path,
-                    req,
-                    &self.static_config,
-                ))
+                let file = static_files::respond_streamed(&path, req, &self.static_config);
+                return Ok(compress_stream(file, compression, &invocation.request_id));
             }
             Routed::Answer(response) => return Ok(response.into()),
         };
@@ -52,7 +53,11 @@ impl App {
             .stream_script(req, &script, request_context, invocation)
             .await
         {
-            Ok(response) => Ok(response),
+            Ok(response) => Ok(compress_stream(
+                response,
+                compression,
+                &invocation.request_id,
+            )),
             Err(e) => e.into_response(&invocation.request_id).map(Into::into),
         }
     }
@@ -111,6 +116,97 @@ impl App {
             rest: Some(fcgi_body(lease, deadline, budget, on_stderr, sent)),
         })
     }
+}
+
+/// A body still coming is compressed as it comes when the client accepts an encoding and the response
+/// qualifies: each piece is flushed through the encoder, so what PHP flushed stays decodable at once
+/// (time to first byte holds; the flushes cost a few percent of ratio). A complete body is left to the
+/// buffered compression step.
+fn compress_stream(
+    response: StreamedResponse,
+    choice: Choice,
+    request_id: &str,
+) -> StreamedResponse {
+    let (Some(offer), true) = (choice.offer(), response.rest.is_some()) else {
+        return response;
+    };
+    let StreamedResponse { mut head, rest } = response;
+    let Some(rest) = rest else {
+        return StreamedResponse { head, rest: None };
+    };
+    let encoder = match compress::applies(head.status, false, &head.headers, None)
+        .then(|| Encoder::new(offer.encoding, offer.level))
+    {
+        Some(Ok(encoder)) => encoder,
+        Some(Err(e)) => {
+            tracing::warn!(
+                requestId = request_id,
+                "the response goes out uncompressed: {e}"
+            );
+            return StreamedResponse {
+                head,
+                rest: Some(rest),
+            };
+        }
+        None => {
+            return StreamedResponse {
+                head,
+                rest: Some(rest),
+            }
+        }
+    };
+    compress::rewrite_headers(&mut head.headers, offer.encoding, None);
+    let mut encoder = encoder;
+    head.body = match encode_piece(&mut encoder, &head.body) {
+        Ok(out) => out,
+        Err(e) => {
+            tracing::warn!(
+                requestId = request_id,
+                "compressing the response failed: {e}"
+            );
+            bytes::Bytes::new()
+        }
+    };
+    let state = (rest, Some(encoder));
+    let rest: BodyStream = Box::pin(futures_util::stream::unfold(
+        state,
+        |(mut rest, encoder)| async move {
+            let mut encoder = encoder?;
+            loop {
+                match rest.next().await {
+                    Some(Ok(data)) => match encode_piece(&mut encoder, &data) {
+                        Ok(out) if out.is_empty() => continue,
+                        Ok(out) => return Some((Ok(out), (rest, Some(encoder)))),
+                        Err(e) => return Some((Err(StreamError::Compression(e)), (rest, None))),
+                    },
+                    Some(Err(e)) => return Some((Err(e), (rest, None))),
+                    None => {
+                        return match encoder.finish() {
+                            Ok(last) if last.is_empty() => None,
+                            Ok(last) => Some((Ok(last), (rest, None))),
+                            Err(e) => Some((Err(StreamError::Compression(e)), (rest, None))),
+                        }
+                    }
+                }
+            }
+        },
+    ));
+    StreamedResponse {
+        head,
+        rest: Some(rest),
+    }
+}
+
+/// One piece through the encoder, flushed: everything so far decodable by the client.
+fn encode_piece(encoder: &mut Encoder, data: &[u8]) -> std::io::Result<bytes::Bytes> {
+    let written = encoder.write(data)?;
+    let flushed = encoder.flush()?;
+    if written.is_empty() {
+        return Ok(flushed);
+    }
+    let mut joined = bytes::BytesMut::from(&written[..]);
+    joined.extend_from_slice(&flushed);
+    Ok(joined.freeze())
 }
 
 /// PHP's messages on the FastCGI stderr stream, into the log with the invocation's id.

@@ -416,3 +416,49 @@ fn event_handler_and_console_are_relative_to_the_task_root() {
     let c = ok(&serve(None), &[("LAMBDA_FPM_CONSOLE", "artisan")]);
     assert_eq!(c.console, Some(PathBuf::from("artisan")));
 }
+
+#[test]
+fn compression_offers_levels_and_the_rest_opt_in() {
+    use crate::compress::{Compression, Encoding::*, Offer};
+    let c = ok(&lambda(), &[]);
+    assert_eq!(c.compression, Compression::default());
+    assert!(
+        !c.compression.rest_api,
+        "REST APIs need binaryMediaTypes first"
+    );
+    let offer = |encoding, level| Offer { encoding, level };
+    for (value, expected) in [
+        ("gzip", vec![offer(Gzip, Gzip.default_level())]),
+        (
+            " zstd:3 , BR:11,gzip:1 ",
+            vec![offer(Zstd, 3), offer(Brotli, 11), offer(Gzip, 1)],
+        ),
+        ("br:0,", vec![offer(Brotli, 0)]),
+        ("OFF", vec![]),
+    ] {
+        let c = ok(&lambda(), &[("LAMBDA_FPM_COMPRESSION", value)]);
+        assert_eq!(c.compression.offers, expected, "{value:?}");
+    }
+    let c = ok(&lambda(), &[("LAMBDA_FPM_COMPRESS_REST", "on")]);
+    assert!(c.compression.rest_api);
+    for bad in [
+        "deflate",
+        "gzip,gzip",
+        "gzip:0",
+        "gzip:10",
+        "zstd:20",
+        "br:12",
+        "br:-1",
+        "br:",
+        "br:high",
+        "x-gzip",
+        ",",
+        "off,gzip",
+    ] {
+        assert_invalid(&[("LAMBDA_FPM_COMPRESSION", bad)], "LAMBDA_FPM_COMPRESSION");
+    }
+    assert_invalid(
+        &[("LAMBDA_FPM_COMPRESS_REST", "yes")],
+        "LAMBDA_FPM_COMPRESS_REST",
+    );
+}

@@ -25,6 +25,9 @@ pub enum EventSource {
 #[derive(Debug)]
 pub struct HttpEvent {
     pub source: EventSource,
+    /// An API Gateway REST API: a 1.0-shaped event without `version` (HTTP APIs send `"1.0"`). A REST
+    /// API hands a base64 body to the client decoded only when its `binaryMediaTypes` match.
+    pub rest_api: bool,
     pub request: HttpRequest,
     /// `requestContext` exactly as it arrived, for `LAMBDA_REQUEST_CONTEXT`.
     pub request_context: Option<String>,
@@ -87,12 +90,14 @@ pub fn parse(event: &[u8]) -> Result<(HttpEvent, Result<(), BadRequest>), EventE
         None => RequestContext::default(),
     };
     let source = detect(&raw, &context).ok_or_else(|| unsupported(event))?;
+    let rest_api = source == EventSource::ApiGatewayV1 && raw.version.is_none();
     let request_context = raw.request_context.map(|rc| rc.get().to_owned());
     let streamable = streamable(source, &raw, &context);
     let (request, body_ok) = to_request(source, raw, &context)?;
     Ok((
         HttpEvent {
             source,
+            rest_api,
             request,
             request_context,
             streamable,

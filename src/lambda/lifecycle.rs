@@ -73,7 +73,9 @@ async fn warm_up(app: &App, targets: &[String]) {
             ..InvocationInfo::default()
         };
         let started = Instant::now();
-        let answer = app.handle_request(&request, None, &info).await;
+        let answer = app
+            .handle_request(&request, None, &info, crate::compress::Choice::Off)
+            .await;
         let ms = started.elapsed().as_secs_f64() * 1e3;
         match answer {
             Ok(response) if response.status < 500 => {

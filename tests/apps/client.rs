@@ -2,11 +2,10 @@
 //! cookie jar, and the bits of HTML the checks read (a page title, a hidden form field).
 
 use std::collections::BTreeMap;
-use std::io::Read;
 
 use serde_json::Value;
 
-use crate::support::body_bytes;
+use crate::support::{decode, wire_body};
 
 /// An app's answer as a client sees it.
 #[derive(Clone, Debug)]
@@ -40,18 +39,11 @@ impl Resp {
         )
     }
 
-    /// The body as a browser reads it: a `Content-Encoding: gzip` body decompressed (the header stays, to
-    /// show it was compressed).
+    /// The body as a browser reads it: a br, zstd or gzip `Content-Encoding` decompressed (the header
+    /// stays, to show it was compressed).
     pub fn decoded(mut self) -> Resp {
-        if self
-            .header("content-encoding")
-            .is_some_and(|e| e.eq_ignore_ascii_case("gzip"))
-        {
-            let mut plain = Vec::new();
-            flate2::read::GzDecoder::new(&self.body[..])
-                .read_to_end(&mut plain)
-                .unwrap_or_else(|e| panic!("Content-Encoding: gzip but not gzip ({e}): {self:?}"));
-            self.body = plain;
+        if let Some(encoding) = self.header("content-encoding").map(str::to_owned) {
+            self.body = decode(&encoding, &self.body);
         }
         self
     }
@@ -127,7 +119,7 @@ pub fn parse_v2_response(v: &Value) -> Resp {
         status: status_of(v),
         headers,
         set_cookies,
-        body: body_bytes(v),
+        body: wire_body(v),
     }
 }
 
@@ -162,7 +154,7 @@ pub fn parse_v1_response(v: &Value) -> Resp {
         status: status_of(v),
         headers,
         set_cookies,
-        body: body_bytes(v),
+        body: wire_body(v),
     }
 }
 

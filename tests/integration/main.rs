@@ -8,6 +8,7 @@ mod support;
 
 mod cargo_lambda;
 mod cli;
+mod compression;
 mod concurrency;
 mod console;
 mod emulator;

@@ -1,12 +1,12 @@
 //! Routing and static files in Lambda mode (README.md, "Drop-in routing"): files answered by the runtime itself, directory
-//! indexes and redirects, the deny list and `/.well-known/`, validators, gzip and binary bodies.
+//! indexes and redirects, the deny list and `/.well-known/`, validators, compression and binary bodies.
 
 use std::path::Path;
 
 use serde_json::Value;
 
 use crate::support::events::{remove_header, set_header, set_method, Source};
-use crate::support::{body_bytes, Lambda};
+use crate::support::{body_bytes, wire_body, Lambda};
 
 /// A task root with assets beside the front controller.
 fn site() -> tempfile::TempDir {
@@ -103,7 +103,7 @@ async fn static_files_are_served_by_the_runtime_with_validators() {
 }
 
 #[tokio::test]
-async fn binary_files_are_base64_and_text_is_gzipped_when_accepted() {
+async fn binary_files_are_base64_and_text_is_compressed_when_accepted() {
     let dir = site();
     let l = lambda(dir.path(), &[]).await;
     let png = l.respond(&get("/img.png")).await;
@@ -112,18 +112,34 @@ async fn binary_files_are_base64_and_text_is_gzipped_when_accepted() {
     let expected: Vec<u8> = (0..=255u8).cycle().take(3000).collect();
     assert_eq!(body_bytes(&png), expected);
 
-    let mut gz = get("/assets/app.css");
-    set_header(&mut gz, "accept-encoding", &["gzip, deflate, br"]);
-    let zipped = l.respond(&gz).await;
-    assert_eq!(header(&zipped, "content-encoding"), Some("gzip"));
-    assert_eq!(zipped["isBase64Encoded"], true);
-    let mut text = String::new();
-    std::io::Read::read_to_string(
-        &mut flate2::read::GzDecoder::new(&body_bytes(&zipped)[..]),
-        &mut text,
-    )
-    .expect("gunzip");
-    assert_eq!(text, "body { color: red; }\n".repeat(200));
+    // Static files go through the same compression step as PHP's responses: a browser's header gets
+    // brotli (the first preference), a gzip-only client gzip.
+    let css = "body { color: red; }\n".repeat(200);
+    for (accept, encoding) in [
+        ("gzip, deflate, br", "br"),
+        ("zstd", "zstd"),
+        ("gzip", "gzip"),
+    ] {
+        let mut event = get("/assets/app.css");
+        set_header(&mut event, "accept-encoding", &[accept]);
+        let zipped = l.respond(&event).await;
+        assert_eq!(header(&zipped, "content-encoding"), Some(encoding));
+        assert_eq!(header(&zipped, "vary"), Some("Accept-Encoding"));
+        assert_eq!(zipped["isBase64Encoded"], true);
+        let sent = wire_body(&zipped).len();
+        assert_eq!(header(&zipped, "content-length"), Some(&*sent.to_string()));
+        assert!(sent < css.len() / 10, "{encoding}: {sent} bytes");
+        assert_eq!(body_bytes(&zipped), css.as_bytes(), "{encoding}");
+        // Another representation of the file: its ETag is weak, and still revalidates.
+        let etag = header(&zipped, "etag").expect("etag").to_owned();
+        assert!(etag.starts_with("W/\""), "{etag}");
+        let mut again = get("/assets/app.css");
+        set_header(&mut again, "accept-encoding", &[accept]);
+        set_header(&mut again, "if-none-match", &[&etag]);
+        let not_modified = l.respond(&again).await;
+        assert_eq!(not_modified["statusCode"], 304);
+        assert_eq!(header(&not_modified, "vary"), Some("Accept-Encoding"));
+    }
 
     let mut head = get("/assets/app.css");
     set_method(&mut head, "HEAD");

@@ -98,7 +98,9 @@ async fn function_url_responses_stream_prelude_and_raw_body() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rest_streams_with_multi_value_headers_and_http_apis_and_albs_stay_buffered() {
     let lambda = Lambda::start_env(STREAM).await;
-    let rest = Source::Rest.event("GET", "/faults.php/cookies-and-flush", &[]);
+    let mut rest = Source::Rest.event("GET", "/faults.php/cookies-and-flush", &[]);
+    // The body as PHP wrote it (compression of streams has its own test).
+    crate::support::events::remove_header(&mut rest, "Accept-Encoding");
     let inv = streamed(&lambda, &rest, Duration::from_secs(10)).await;
     let (prelude, body) = inv.outcome.streamed_http();
     assert_eq!(
@@ -411,4 +413,38 @@ async fn a_stream_closed_by_the_runtime_api_frees_its_worker() {
         "{:?}",
         started.elapsed()
     );
+}
+
+/// Streamed responses are compressed as they stream when the client asks: each flushed piece is
+/// decodable on arrival, so what PHP flushed first can be read before the script ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streamed_responses_are_compressed_piece_by_piece() {
+    use std::io::Read as _;
+    let lambda = Lambda::start_env(STREAM).await;
+    let mut event = faults("/flush-sleep", &[("ms", "800")]);
+    crate::support::events::set_header(&mut event, "Accept-Encoding", &["gzip"]);
+    let inv = streamed(&lambda, &event, Duration::from_secs(10)).await;
+    let (prelude, body) = inv.outcome.streamed_http();
+    assert_eq!(prelude["headers"]["Content-Encoding"], "gzip", "{prelude}");
+    assert!(prelude["headers"].get("Content-Length").is_none());
+    let mut plain = String::new();
+    flate2::read::GzDecoder::new(body)
+        .read_to_string(&mut plain)
+        .expect("a whole gzip stream");
+    assert_eq!(plain, "first-part;second-part");
+    // What arrived before the script's sleep ended already decodes to the first part.
+    let prelude_len = inv.outcome.bytes().len() - body.len();
+    let early: Vec<u8> = {
+        let first_frames: Vec<_> = inv
+            .posted
+            .frame_times
+            .iter()
+            .take_while(|(at, _)| at.duration_since(inv.delivered_at) < Duration::from_millis(500))
+            .collect();
+        let len = first_frames.last().map_or(0, |(_, n)| *n);
+        inv.outcome.bytes()[prelude_len..len.max(prelude_len)].to_vec()
+    };
+    let mut partial = Vec::new();
+    let _ = flate2::read::GzDecoder::new(&early[..]).read_to_end(&mut partial);
+    assert_eq!(String::from_utf8_lossy(&partial), "first-part;");
 }

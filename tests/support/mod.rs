@@ -143,8 +143,19 @@ impl Lambda {
     }
 }
 
-/// The body of a Lambda HTTP response JSON as bytes (base64-decoded when `isBase64Encoded`).
+/// The body of a Lambda HTTP response JSON as a client reads it: base64-decoded when
+/// `isBase64Encoded`, then decompressed when it has a `Content-Encoding` of br, zstd or gzip (as browsers
+/// do; the fixture events accept all three). [`wire_body`] is the body as sent.
 pub fn body_bytes(resp: &Value) -> Vec<u8> {
+    let wire = wire_body(resp);
+    match response_header(resp, "content-encoding") {
+        Some(encoding) => decode(&encoding, &wire),
+        None => wire,
+    }
+}
+
+/// The body as the runtime sent it: base64-decoded when `isBase64Encoded`, still compressed.
+pub fn wire_body(resp: &Value) -> Vec<u8> {
     let body = match &resp["body"] {
         Value::String(s) => s.as_str(),
         Value::Null => "",
@@ -155,6 +166,44 @@ pub fn body_bytes(resp: &Value) -> Vec<u8> {
     } else {
         body.as_bytes().to_vec()
     }
+}
+
+/// A response header by case-insensitive name, from `headers` or `multiValueHeaders` (values joined
+/// with `, `).
+pub fn response_header(resp: &Value, name: &str) -> Option<String> {
+    [&resp["headers"], &resp["multiValueHeaders"]]
+        .iter()
+        .filter_map(|h| h.as_object())
+        .flat_map(|h| h.iter())
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| match v {
+            Value::Array(values) => values
+                .iter()
+                .map(|v| v.as_str().unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join(", "),
+            other => other.as_str().unwrap_or_default().to_owned(),
+        })
+}
+
+/// Decompresses a `Content-Encoding: br | zstd | gzip` body; panics when it does not decode. Other
+/// encodings are returned as they are.
+pub fn decode(encoding: &str, data: &[u8]) -> Vec<u8> {
+    use std::io::Read as _;
+    let mut out = Vec::new();
+    let result = match encoding.trim().to_ascii_lowercase().as_str() {
+        "gzip" => flate2::read::GzDecoder::new(data).read_to_end(&mut out),
+        "br" => brotli::Decompressor::new(data, 4096).read_to_end(&mut out),
+        "zstd" => zstd::stream::read::Decoder::new(data).and_then(|mut d| d.read_to_end(&mut out)),
+        _ => return data.to_vec(),
+    };
+    if let Err(e) = result {
+        panic!(
+            "Content-Encoding: {encoding}, but the {} bytes do not decode: {e}",
+            data.len()
+        );
+    }
+    out
 }
 
 /// `$_SERVER[name]` from a dump as a string (None when unset).

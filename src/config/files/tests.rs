@@ -33,6 +33,7 @@ fn lambda_config(dir: &Path) -> Config {
         deny: Vec::new(),
         htaccess: true,
         static_cache_control: None,
+        compression: crate::compress::Compression::default(),
         timeout_margin: crate::app::TimeoutMargin::Scaled(Duration::from_millis(1000)),
         invoke_mode: crate::app::InvokeMode::Buffered,
         default_timeout: Duration::from_millis(30_000),

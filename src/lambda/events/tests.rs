@@ -220,3 +220,20 @@ fn a_source_ip_that_is_not_an_address_is_dropped() {
     );
     assert_eq!(alb.request.client_ip, None);
 }
+
+#[test]
+fn only_a_1_0_event_without_version_is_a_rest_api() {
+    let rest = r#"{"httpMethod": "GET", "path": "/", "requestContext": {"stage": "prod"}}"#;
+    assert!(ok(rest).rest_api);
+    let http_api_v1 = r#"{"version": "1.0", "httpMethod": "GET", "path": "/"}"#;
+    let e = ok(http_api_v1);
+    assert_eq!(e.source, EventSource::ApiGatewayV1);
+    assert!(
+        !e.rest_api,
+        "HTTP APIs send version 1.0 and decode base64 bodies"
+    );
+    let v2 = r#"{"version": "2.0", "rawPath": "/", "requestContext": {"http": {"method": "GET"}}}"#;
+    assert!(!ok(v2).rest_api);
+    let alb = r#"{"httpMethod": "GET", "path": "/", "requestContext": {"elb": {}}}"#;
+    assert!(!ok(alb).rest_api);
+}
