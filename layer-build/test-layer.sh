@@ -9,8 +9,10 @@
 # Prints one line per check ("ok NAME", "FAIL NAME (detail)") and ends with
 # "test-layer: N passed, N failed, N skipped"; exits non-zero on any failure. COLD_RUNS (default 5) sets how
 # many cold starts are measured.
-# For a layer of another architecture (arm64 on an x86_64 host) only the PHP CLI checks run, through
-# qemu-user (qemu-user-static), since without binfmt_misc the bootstrap could not start php-fpm.
+# A layer of another architecture (arm64 on an x86_64 host) runs under qemu-user: with qemu registered in
+# binfmt_misc (`mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc`, then install qemu-user-static)
+# every check runs, invocations included; without it only the PHP CLI checks can, through qemu called
+# explicitly (the bootstrap could not exec an arm64 php-fpm).
 # Needs: bubblewrap, unzip, python3, setpriv (util-linux), unprivileged user namespaces.
 set -euo pipefail
 
@@ -33,34 +35,11 @@ unzip -q "$ZIP" -d "$WORK/opt"
 cp -r "$HERE/test-app" "$WORK/task"
 chmod -R a+rX "$WORK/task"
 
-ELF_ARCH=$(od -An -tx1 -j18 -N2 "$WORK/opt/bin/php" | tr -d ' ')   # e_machine: 3e00 x86_64, b700 aarch64
-case "$ELF_ARCH" in 3e00) LAYER_ARCH=x86_64 ;; b700) LAYER_ARCH=aarch64 ;; *) LAYER_ARCH=unknown ;; esac
-EMU=()
-if [ "$LAYER_ARCH" != "$(uname -m)" ]; then
-  QEMU=$(command -v "qemu-$LAYER_ARCH-static") || { echo "no qemu-$LAYER_ARCH-static to test a $LAYER_ARCH layer" >&2; exit 1; }
-  EMU=(/qemu)
-fi
-
-# sandbox_argv TASKDIR TMPDIR [bwrap options...]: sets SB to the command prefix that runs something in the
-# empty root as the Lambda user; append COMMAND. The environment is what Lambda gives a custom runtime
-# (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html), LD_LIBRARY_PATH included: it names Amazon Linux's dirs first, which the layer's RPATH must beat.
-sandbox_argv() {
-  local task=$1 tmp=$2; shift 2
-  SB=(setpriv --reuid=65534 --regid=65534 --clear-groups
-    bwrap --ro-bind "$WORK/opt" /opt --ro-bind "$task" /var/task --bind "$tmp" /tmp --proc /proc --dev /dev
-      --unshare-all --share-net --die-with-parent --clearenv --chdir /var/task
-      --setenv PATH /usr/local/bin:/usr/bin:/bin:/opt/bin
-      --setenv LD_LIBRARY_PATH /lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib
-      --setenv LAMBDA_TASK_ROOT /var/task --setenv LAMBDA_RUNTIME_DIR /var/runtime
-      --setenv _HANDLER public/index.php --setenv TZ :UTC --setenv LANG en_US.UTF-8
-      --setenv AWS_REGION us-east-1 --setenv AWS_DEFAULT_REGION us-east-1
-      --setenv AWS_LAMBDA_FUNCTION_NAME layer-test --setenv AWS_LAMBDA_FUNCTION_VERSION '$LATEST'
-      --setenv AWS_LAMBDA_FUNCTION_MEMORY_SIZE 1024 --setenv AWS_LAMBDA_LOG_FORMAT Text
-      --setenv AWS_LAMBDA_INITIALIZATION_TYPE on-demand "$@")
-  [ ${#EMU[@]} -eq 0 ] || SB+=(--ro-bind "$QEMU" /qemu)
-  SB+=(-- "${EMU[@]}")
-}
-fresh_tmp() { local d; d=$(mktemp -d "$WORK/tmp.XXXX"); chown 65534:65534 "$d"; chmod 700 "$d"; echo "$d"; }
+. "$HERE/sandbox.sh"
+sandbox_init "$WORK/opt"
+# Under qemu everything takes 5-10 times longer: so do the time limits.
+SLOW=1
+[ "$SANDBOX_EMULATION" = none ] || SLOW=5
 
 # The CLI as a user would run it by hand (artisan, bin/console): php.ini and the layer's conf.d.
 php_cli() {
@@ -156,9 +135,10 @@ events = [v2("/"), v2("/date"), v2("/text"), v2("/db"), v2("/session"),
           {"event": v2("/session"), "cookie_from": 4}, v2("/tls"), v2("/env"), v2("/missing")]
 json.dump(events, open(sys.argv[1], "w"))
 EOF
-if [ ${#EMU[@]} -eq 0 ]; then
+if [ "$SANDBOX_EMULATION" != explicit ]; then
+  [ "$SANDBOX_EMULATION" = none ] || record ok "$LAYER_ARCH binaries run through binfmt_misc" "invocations under qemu"
   sandbox_argv "$WORK/task" "$(fresh_tmp)" --setenv AWS_LAMBDA_RUNTIME_API @RUNTIME_API@
-  python3 "$HERE/runtime_api.py" --events "$WORK/events.json" --out "$WORK/run.json" --timeout 60 -- \
+  python3 "$HERE/runtime_api.py" --events "$WORK/events.json" --out "$WORK/run.json" --timeout $((60 * SLOW)) -- \
     "${SB[@]}" /opt/bootstrap > "$WORK/bootstrap.log" 2>&1 || true
   python3 "$HERE/check_run.py" "$WORK/run.json" | tee -a "$RESULTS"
 
@@ -167,7 +147,7 @@ if [ ${#EMU[@]} -eq 0 ]; then
     "$WORK/events.json" "$WORK/one.json"
   for i in $(seq "$COLD_RUNS"); do
     sandbox_argv "$WORK/task" "$(fresh_tmp)" --setenv AWS_LAMBDA_RUNTIME_API @RUNTIME_API@
-    python3 "$HERE/runtime_api.py" --events "$WORK/one.json" --out "$WORK/cold$i.json" --timeout 30 -- \
+    python3 "$HERE/runtime_api.py" --events "$WORK/one.json" --out "$WORK/cold$i.json" --timeout $((30 * SLOW)) -- \
       "${SB[@]}" /opt/bootstrap > /dev/null 2>&1 || true
   done
   python3 - "$WORK" "$COLD_RUNS" <<'EOF' | tee -a "$RESULTS"
@@ -197,7 +177,7 @@ def v2(path):
 json.dump([v2("/"), v2("/style.css")], open(sys.argv[1], "w"))
 EOF
     sandbox_argv "$WORK/hello" "$(fresh_tmp)" --setenv AWS_LAMBDA_RUNTIME_API @RUNTIME_API@
-    python3 "$HERE/runtime_api.py" --events "$WORK/hello.json" --out "$WORK/hello-run.json" --timeout 30 -- \
+    python3 "$HERE/runtime_api.py" --events "$WORK/hello.json" --out "$WORK/hello-run.json" --timeout $((30 * SLOW)) -- \
       "${SB[@]}" /opt/bootstrap > "$WORK/hello.log" 2>&1 || true
     python3 - "$WORK/hello-run.json" <<'EOF' | tee -a "$RESULTS"
 import json, sys
@@ -220,7 +200,7 @@ else
   python3 -c 'import json,sys; json.dump(json.load(open(sys.argv[1]))[:1], open(sys.argv[2], "w"))' \
     "$WORK/events.json" "$WORK/one.json"
   sandbox_argv "$WORK/task" "$(fresh_tmp)" --setenv AWS_LAMBDA_RUNTIME_API @RUNTIME_API@
-  python3 "$HERE/runtime_api.py" --events "$WORK/one.json" --out "$WORK/init.json" --timeout 30 -- \
+  python3 "$HERE/runtime_api.py" --events "$WORK/one.json" --out "$WORK/init.json" --timeout $((30 * SLOW)) -- \
     "${SB[@]}" /opt/bootstrap > "$WORK/bootstrap.log" 2>&1 || true
   init_error=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["init_error"] or "")' "$WORK/init.json")
   if grep -q 'Runtime\.' <<< "$init_error"; then
