@@ -16,7 +16,7 @@
 # Needs: bubblewrap, unzip, python3, setpriv (util-linux), unprivileged user namespaces.
 set -euo pipefail
 
-[ $# -eq 1 ] || { echo "usage: $0 LAYER.zip" >&2; exit 2; }
+[ $# -eq 1 ] || { echo "usage: $0 LAYER.zip|IMAGE_DIR" >&2; exit 2; }
 ZIP=$(realpath "$1")
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
@@ -30,7 +30,32 @@ cleanup() { rm -rf "$WORK"; }
 trap cleanup EXIT
 chmod 755 "$WORK"                      # the sandbox user must reach the bind sources
 
-unzip -q "$ZIP" -d "$WORK/opt"
+RESULTS=$WORK/checks.txt
+: > "$RESULTS"
+record() { echo "$1 $2${3:+ ($3)}" | tee -a "$RESULTS"; }   # record ok|FAIL name [detail]
+
+# The examples/hello checks below run this app (an image brings its own) with this entrypoint and handler.
+HELLO_SRC=$REPO/examples/hello
+ENTRYPOINT=/opt/bootstrap
+if [ -f "$ZIP/oci-layout" ]; then
+  # An OCI image (layer-build/oci_image.py): unpacked as a container runtime would (umoci), then the same
+  # checks run on its /opt, and the examples/hello checks on its /var/task with its entrypoint and _HANDLER.
+  command -v umoci > /dev/null || { echo "test-layer: umoci is needed to unpack an image (apt-get install umoci)" >&2; exit 1; }
+  umoci unpack --rootless --image "$ZIP:latest" "$WORK/bundle" > /dev/null
+  mv "$WORK/bundle/rootfs/opt" "$WORK/opt"
+  HELLO_SRC=$WORK/bundle/rootfs/var/task
+  read -r ENTRYPOINT HANDLER < <(python3 -c '
+import json, sys
+p = json.load(open(sys.argv[1]))["process"]
+env = dict(e.split("=", 1) for e in p["env"])
+print(" ".join(p["args"]), env.get("_HANDLER", ""))' "$WORK/bundle/config.json")
+  [ "$ENTRYPOINT" = /opt/bootstrap ] && [ -f "$HELLO_SRC/$HANDLER" ] \
+    && record ok "image: entrypoint /opt/bootstrap, _HANDLER=$HANDLER in /var/task" \
+    || record FAIL "image: entrypoint and handler" "entrypoint '$ENTRYPOINT', _HANDLER '$HANDLER'"
+  IMAGE_HANDLER=$HANDLER
+else
+  unzip -q "$ZIP" -d "$WORK/opt"
+fi
 # The test app, copied so that uid 65534 can read it wherever the repo lives.
 cp -r "$HERE/test-app" "$WORK/task"
 chmod -R a+rX "$WORK/task"
@@ -46,10 +71,6 @@ php_cli() {
   sandbox_argv "$WORK/task" "$(fresh_tmp)" --setenv PHP_INI_SCAN_DIR /opt/php-ini/conf.d
   "${SB[@]}" /opt/bin/php -c /opt/php-ini/php.ini "$@"
 }
-
-RESULTS=$WORK/checks.txt
-: > "$RESULTS"
-record() { echo "$1 $2${3:+ ($3)}" | tee -a "$RESULTS"; }   # record ok|FAIL name [detail]
 
 # ---- CLI in the same root
 if out=$(php_cli -v 2>&1) && grep -q "^PHP ${LAYER_PHP//./\\.}" <<< "$out"; then
@@ -164,8 +185,8 @@ else:
 EOF
 
   # The example app, as examples/hello/template.yaml deploys it: a PHP page and a static asset.
-  if [ -d "$REPO/examples/hello" ]; then
-    cp -r "$REPO/examples/hello" "$WORK/hello"
+  if [ -d "$HELLO_SRC" ]; then
+    cp -r "$HELLO_SRC" "$WORK/hello"
     chmod -R a+rX "$WORK/hello"
     python3 - "$WORK/hello.json" <<'EOF'
 import json, sys
@@ -176,9 +197,10 @@ def v2(path):
                                "domainName": "x.example.com", "requestId": "r"}, "isBase64Encoded": False}
 json.dump([v2("/"), v2("/style.css")], open(sys.argv[1], "w"))
 EOF
-    sandbox_argv "$WORK/hello" "$(fresh_tmp)" --setenv AWS_LAMBDA_RUNTIME_API @RUNTIME_API@
+    SANDBOX_HANDLER=${IMAGE_HANDLER:-public/index.php} sandbox_argv "$WORK/hello" "$(fresh_tmp)" \
+      --setenv AWS_LAMBDA_RUNTIME_API @RUNTIME_API@
     python3 "$HERE/runtime_api.py" --events "$WORK/hello.json" --out "$WORK/hello-run.json" --timeout $((30 * SLOW)) -- \
-      "${SB[@]}" /opt/bootstrap > "$WORK/hello.log" 2>&1 || true
+      "${SB[@]}" $ENTRYPOINT > "$WORK/hello.log" 2>&1 || true
     python3 - "$WORK/hello-run.json" <<'EOF' | tee -a "$RESULTS"
 import json, sys
 try:
