@@ -8,7 +8,8 @@
 #   sandbox_argv TASK TMP [bwrap options...]
 #                               sets SB to the command prefix that runs something with TASK at /var/task
 #                               (read-only; SANDBOX_TASK_BIND=--bind makes it writable, for build steps) and
-#                               TMP at /tmp, as uid/gid 65534; append the command.
+#                               TMP at /tmp, as uid/gid 65534 (SANDBOX_USER=self: as the caller, for build
+#                               steps that write into an app the caller owns); append the command.
 #   fresh_tmp                   a new empty directory under $WORK owned by the sandbox user
 #
 # Needs: bubblewrap, setpriv (util-linux), unprivileged user namespaces; for a foreign architecture
@@ -48,8 +49,9 @@ binfmt_ready() {
 # names Amazon Linux's dirs first, which the layer's RPATH must beat.
 sandbox_argv() {
   local task=$1 tmp=$2; shift 2
-  SB=(setpriv --reuid=65534 --regid=65534 --clear-groups
-    bwrap --ro-bind "$SANDBOX_OPT" /opt "${SANDBOX_TASK_BIND:---ro-bind}" "$task" /var/task --bind "$tmp" /tmp
+  SB=()
+  [ "${SANDBOX_USER:-lambda}" = self ] || SB=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+  SB+=(bwrap --ro-bind "$SANDBOX_OPT" /opt "${SANDBOX_TASK_BIND:---ro-bind}" "$task" /var/task --bind "$tmp" /tmp
       --proc /proc --dev /dev --unshare-all --share-net --die-with-parent --clearenv --chdir /var/task
       --setenv PATH /usr/local/bin:/usr/bin:/bin:/opt/bin
       --setenv LD_LIBRARY_PATH /lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib
@@ -63,4 +65,10 @@ sandbox_argv() {
   SB+=(-- "${EMU[@]}")
 }
 
-fresh_tmp() { local d; d=$(mktemp -d "$WORK/tmp.XXXX"); chown 65534:65534 "$d"; chmod 700 "$d"; echo "$d"; }
+fresh_tmp() {
+  local d
+  d=$(mktemp -d "$WORK/tmp.XXXX")
+  [ "${SANDBOX_USER:-lambda}" = self ] || chown 65534:65534 "$d"
+  chmod 700 "$d"
+  echo "$d"
+}
