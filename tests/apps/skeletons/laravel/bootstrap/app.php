@@ -1,15 +1,20 @@
 <?php
 // The task root is read-only on Lambda: storage/ (sessions, compiled Blade views, logs) and the
-// bootstrap/cache files (packages.php, services.php) go under $TMPDIR (/tmp on Lambda).
+// bootstrap/cache files (packages.php, services.php) go under $TMPDIR (/tmp on Lambda), unless they
+// were made with the app (below).
 $tmp = rtrim(getenv('TMPDIR') ?: sys_get_temp_dir(), '/') . '/laravel';
 foreach (['', '/cache', '/storage/framework/sessions', '/storage/framework/views', '/storage/framework/cache', '/storage/logs'] as $dir) {
     if (!is_dir($tmp . $dir)) {
         @mkdir($tmp . $dir, 0700, true);
     }
 }
-foreach (['APP_PACKAGES_CACHE' => 'packages.php', 'APP_SERVICES_CACHE' => 'services.php'] as $name => $file) {
-    if (!isset($_SERVER[$name])) {
-        $_SERVER[$name] = $_ENV[$name] = "$tmp/cache/$file";
+// Laravel's build-time caches (`mkdir bootstrap/cache && php artisan config:cache`, as
+// layer-build/precompile.sh runs it) stay in the task root, where they were made.
+if (!is_dir(dirname(__DIR__) . '/bootstrap/cache')) {
+    foreach (['APP_PACKAGES_CACHE' => 'packages.php', 'APP_SERVICES_CACHE' => 'services.php'] as $name => $file) {
+        if (!isset($_SERVER[$name])) {
+            $_SERVER[$name] = $_ENV[$name] = "$tmp/cache/$file";
+        }
     }
 }
 
@@ -17,7 +22,7 @@ $app = new Illuminate\Foundation\Application(dirname(__DIR__));
 $app->useStoragePath($tmp . '/storage');
 
 $app->singleton(Illuminate\Contracts\Http\Kernel::class, App\Http\Kernel::class);
-$app->singleton(Illuminate\Contracts\Console\Kernel::class, Illuminate\Foundation\Console\Kernel::class);
+$app->singleton(Illuminate\Contracts\Console\Kernel::class, App\Console\Kernel::class);
 $app->singleton(Illuminate\Contracts\Debug\ExceptionHandler::class, Illuminate\Foundation\Exceptions\Handler::class);
 
 return $app;
