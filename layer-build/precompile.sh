@@ -74,6 +74,11 @@ for args in "${PHP_RUNS[@]}"; do
   "${SB[@]}" /opt/bin/php -c /opt/php-ini/php.ini $args >&2 || { log "php $args failed"; exit 1; }
 done
 
+# opcache leaves out files modified in the last 2 seconds (opcache.file_update_protection), which would
+# skip what the commands above just wrote (Symfony's container) or a freshly copied app.
+newest=$(find "$APP" -type f -printf '%T@\n' | sort -n | tail -1)
+python3 -c 'import sys, time; time.sleep(max(0.0, float(sys.argv[1]) + 2.5 - time.time()))' "${newest:-0}"
+
 # The warm-up: the bootstrap and php-fpm as on Lambda (app read-only), writing opcache's file cache to /tmp.
 TMP=$(fresh_tmp)
 python3 - "$WORK/warm.json" "${WARM[@]}" <<'EOF'
@@ -108,7 +113,7 @@ if [ "$ALL" = 1 ]; then
   # extensions, so the same system id: checked below). Files that do not compile on this PHP are skipped.
   sandbox_argv "$APP" "$TMP" "${CLI_ENV[@]}" "${ENVS[@]}"
   "${SB[@]}" /opt/bin/php -c /opt/php-ini/php.ini -d opcache.enable_cli=1 -d opcache.file_cache_only=1 \
-    -d error_reporting=0 -r '
+    -d opcache.file_update_protection=0 -d error_reporting=0 -r '
     $cache = "/tmp/opcache/" . $argv[1];
     $done = $failed = 0;
     $files = new RecursiveIteratorIterator(new RecursiveDirectoryIterator("/var/task", FilesystemIterator::SKIP_DOTS));

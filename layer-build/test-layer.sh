@@ -215,6 +215,34 @@ print(("ok" if css.get("statusCode") == 200 and "text/css" in ctype else "FAIL")
       + f" examples/hello style.css (status {css.get('statusCode')}, {ctype or 'no content-type'})")
 EOF
   fi
+
+  # A precompiled app (layer-build/precompile.sh): php-fpm must run the compiled scripts it finds in the
+  # app's .opcache (read-only, through the bootstrap's link) instead of compiling the sources. Proof: the
+  # source changes after precompiling and the page still says what the compiled script says (opcache does
+  # not revalidate on Lambda).
+  cp -r "$HERE/test-app" "$WORK/pre"
+  if "$HERE/precompile.sh" "$WORK/opt" "$WORK/pre" > "$WORK/precompile.log" 2>&1; then
+    sed -i 's/Hello from PHP/Changed after precompiling/' "$WORK/pre/public/index.php"
+    chmod -R a+rX "$WORK/pre"
+    PRE_TMP=$(fresh_tmp)
+    sandbox_argv "$WORK/pre" "$PRE_TMP" --setenv AWS_LAMBDA_RUNTIME_API @RUNTIME_API@
+    python3 "$HERE/runtime_api.py" --events "$WORK/one.json" --out "$WORK/pre-run.json" --timeout $((30 * SLOW)) -- \
+      "${SB[@]}" /opt/bootstrap > "$WORK/pre.log" 2>&1 || true
+    links=$(find "$PRE_TMP/opcache" -mindepth 3 -maxdepth 3 -type l -path '*/var/task' | wc -l)
+    python3 - "$WORK/pre-run.json" "$links" "$(grep -o '[0-9]* scripts' "$WORK/precompile.log")" <<'EOF' | tee -a "$RESULTS"
+import json, sys
+try:
+    r = json.load(open(sys.argv[1]))["results"][0]
+    body = json.loads(r["body"]).get("body", "")
+except (OSError, ValueError, IndexError, KeyError):
+    body = ""
+ok = "Hello from PHP" in body and sys.argv[2] == "1"
+print(("ok" if ok else "FAIL") + f" precompiled app runs its compiled scripts from /var/task/.opcache ({sys.argv[3]},"
+      f" {sys.argv[2]} link, page: {body[:80]!r})")
+EOF
+  else
+    record FAIL "layer-build/precompile.sh on the test app" "$(tail -5 "$WORK/precompile.log")"
+  fi
 else
   record skip "invocations" "a $LAYER_ARCH bootstrap cannot start php-fpm on this $(uname -m) host without binfmt_misc"
   # Still, the bootstrap itself must start on the layer's loader under qemu, read its configuration and talk
@@ -247,7 +275,7 @@ EOF
 fi
 
 if grep -q '^FAIL' "$RESULTS"; then
-  for log in bootstrap hello; do
+  for log in bootstrap hello pre; do
     [ -s "$WORK/$log.log" ] && { echo "--- $log run: bootstrap output (last 30 lines)"; tail -30 "$WORK/$log.log"; }
   done
 fi
