@@ -115,16 +115,18 @@ PACKAGES="php$V-cli php$V-fpm php$V-common php$V-opcache php$V-bcmath php$V-curl
 php$V-pgsql php$V-sqlite3 php$V-xml php$V-zip php$V-intl php$V-gd php-imagick php-redis php-apcu php-igbinary
 ca-certificates tzdata libc-bin"
 
-# Extensions enabled by the layer, in load order (pdo and mysqlnd before the drivers that need them, dom
-# before xsl). Bref's default set plus the glue they depend on. Anything else shipped in
-# lib/php/extensions (gd, imagick, redis+igbinary, apcu, pgsql, ffi, calendar, shmop, sysv*) stays off
-# until a user's /var/task/php/conf.d/*.ini enables it.
-ENABLED="opcache pdo mysqlnd bcmath ctype curl dom exif fileinfo ftp gettext iconv intl mbstring mysqli
-pdo_mysql pdo_pgsql pdo_sqlite phar posix simplexml sockets sqlite3 tokenizer xml xmlreader xmlwriter xsl zip"
+# Extensions enabled by the layer, in load order (pdo and mysqlnd before the drivers that need them). Chosen
+# by what they cost at start (layer-build/ext-cost.sh, docs/layer.md): Bref's default set less curl, intl,
+# pdo_pgsql and xsl, which together cost about 9 ms of CPU at every cold start for the libraries they
+# load (libcurl with GnuTLS, Kerberos and LDAP; ICU; libpq; libxslt). They ship off, with everything else in
+# lib/php/extensions (gd, imagick, redis+igbinary, apcu, pgsql, ffi, calendar, shmop, sysv*), one
+# `extension=NAME` line away in the app's /var/task/php/conf.d/*.ini.
+ENABLED="opcache pdo mysqlnd bcmath ctype dom exif fileinfo ftp gettext iconv mbstring mysqli pdo_mysql pdo_sqlite
+phar posix simplexml sockets sqlite3 tokenizer xml xmlreader xmlwriter zip"
 # What `php -m` must list inside the sandbox (some are compiled into Debian's binaries, not .so files).
-REQUIRED="bcmath ctype curl date dom exif fileinfo filter ftp gettext hash iconv intl json libxml mbstring mysqli
-mysqlnd openssl pcntl pcre PDO pdo_mysql pdo_pgsql pdo_sqlite Phar posix Reflection session SimpleXML sockets
-sodium SPL sqlite3 tokenizer xml xmlreader xmlwriter xsl zip zlib"
+REQUIRED="bcmath ctype date dom exif fileinfo filter ftp gettext hash iconv json libxml mbstring mysqli mysqlnd
+openssl pcntl pcre PDO pdo_mysql pdo_sqlite Phar posix Reflection session SimpleXML sockets sodium SPL sqlite3
+tokenizer xml xmlreader xmlwriter zip zlib"
 
 # ---------------------------------------------------------------------------------------------------------
 # 1. Debian packages -> cached root (target/layer/cache/SUITE-ARCH/rootfs)

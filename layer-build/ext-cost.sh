@@ -30,7 +30,9 @@ cleanup() { rm -rf "$WORK"; }
 trap cleanup EXIT
 chmod 755 "$WORK"
 unzip -q "$ZIP" -d "$WORK/opt"
-cp -r "$HERE/test-app" "$WORK/task"
+# The test app's page, without its php/conf.d (which enables optional extensions for test-layer.sh).
+mkdir -p "$WORK/task"
+cp -r "$HERE/test-app/public" "$WORK/task/"
 chmod -R a+rX "$WORK/task"
 . "$HERE/sandbox.sh"
 sandbox_init "$WORK/opt"

@@ -67,8 +67,9 @@ SLOW=1
 [ "$SANDBOX_EMULATION" = none ] || SLOW=5
 
 # The CLI as a user would run it by hand (artisan, bin/console): php.ini and the layer's conf.d.
+# PHP_CLI_SCAN_DIR adds the app's conf.d, as docs/deploy.md tells users to.
 php_cli() {
-  sandbox_argv "$WORK/task" "$(fresh_tmp)" --setenv PHP_INI_SCAN_DIR /opt/php-ini/conf.d
+  sandbox_argv "$WORK/task" "$(fresh_tmp)" --setenv PHP_INI_SCAN_DIR "${PHP_CLI_SCAN_DIR:-/opt/php-ini/conf.d}"
   "${SB[@]}" /opt/bin/php -c /opt/php-ini/php.ini "$@"
 }
 
@@ -80,12 +81,14 @@ else
 fi
 MODULES=$(php_cli -m 2>&1 || true)
 missing=""
-for m in bcmath ctype curl date dom exif fileinfo filter ftp gettext hash iconv intl json libxml mbstring mysqli \
-  mysqlnd openssl pcntl pcre PDO pdo_mysql pdo_pgsql pdo_sqlite Phar posix Reflection session SimpleXML sockets \
-  sodium SPL sqlite3 tokenizer xml xmlreader xmlwriter xsl zip zlib "Zend OPcache"; do
+for m in bcmath ctype date dom exif fileinfo filter ftp gettext hash iconv json libxml mbstring mysqli mysqlnd \
+  openssl pcntl pcre PDO pdo_mysql pdo_sqlite Phar posix Reflection session SimpleXML sockets sodium SPL sqlite3 \
+  tokenizer xml xmlreader xmlwriter zip zlib "Zend OPcache"; do
   grep -qxF "$m" <<< "$MODULES" || missing="$missing $m"
 done
-[ -z "$missing" ] && record ok "php -m lists Bref's default extensions" || record FAIL "php -m" "missing:$missing"
+# ... and not the ones left off for their start-up cost.
+for m in curl intl pdo_pgsql xsl gd imagick; do grep -qxF "$m" <<< "$MODULES" && missing="$missing (on: $m)"; done
+[ -z "$missing" ] && record ok "php -m lists the default extensions, and not the optional ones" || record FAIL "php -m" "missing:$missing"
 if grep -qiE 'warning|error' <<< "$MODULES"; then record FAIL "php -m starts cleanly" "$(grep -iE 'warning|error' <<< "$MODULES" | head -3)"; else record ok "php -m starts cleanly"; fi
 
 # php-fpm itself accepts the layer's php-fpm.conf and php.ini (the values the bootstrap fills in at start).
@@ -109,10 +112,12 @@ outside=$(grep -v '^/opt/' <<< "$maps" || true)
 # Extensions shipped but off load once enabled, with their data (ImageMagick coders) found.
 OPTIONAL=$(cd "$WORK/opt/lib/php/extensions" && ls)
 ENABLE=()
-for e in apcu igbinary redis gd imagick; do grep -qx "$e.so" <<< "$OPTIONAL" && ENABLE+=(-d "extension=$e"); done
+for e in curl intl pdo_pgsql xsl apcu igbinary redis gd imagick; do
+  grep -qx "$e.so" <<< "$OPTIONAL" && ENABLE+=(-d "extension=$e")
+done
 opt_out=$(php_cli "${ENABLE[@]}" -r '
   $r = [];
-  foreach (["apcu", "igbinary", "redis", "gd", "imagick"] as $e) { $r[$e] = extension_loaded($e); }
+  foreach (["curl", "intl", "pdo_pgsql", "xsl", "apcu", "igbinary", "redis", "gd", "imagick"] as $e) { $r[$e] = extension_loaded($e); }
   if (class_exists("Imagick")) {
     $i = new Imagick(); $i->newImage(8, 8, "red"); $i->setImageFormat("png");
     $j = new Imagick(); $j->readImageBlob($i->getImagesBlob()); $j->setImageFormat("jpeg");
@@ -132,7 +137,7 @@ try:
 except ValueError:
     print(f"FAIL optional extensions load when enabled ({out[:300]})")
     sys.exit()
-for e in ("apcu", "igbinary", "redis", "gd", "imagick"):
+for e in ("curl", "intl", "pdo_pgsql", "xsl", "apcu", "igbinary", "redis", "gd", "imagick"):
     if f"{e}.so" in shipped:
         print(("ok" if r.get(e) else "FAIL") + f" {e} loads when enabled")
 if "imagick.so" in shipped:
@@ -163,11 +168,14 @@ if [ "$SANDBOX_EMULATION" != explicit ]; then
     "${SB[@]}" /opt/bootstrap > "$WORK/bootstrap.log" 2>&1 || true
   python3 "$HERE/check_run.py" "$WORK/run.json" | tee -a "$RESULTS"
 
-  # Cold start: a fresh /tmp each time (no opcache file cache), median of COLD_RUNS.
+  # Cold start of the layer as it ships: the test app without its php/conf.d (so no optional extension), a
+  # fresh /tmp each time (no opcache file cache), median of COLD_RUNS.
+  mkdir -p "$WORK/bare"
+  cp -r "$WORK/task/public" "$WORK/bare/"
   python3 -c 'import json,sys; json.dump(json.load(open(sys.argv[1]))[:1], open(sys.argv[2], "w"))' \
     "$WORK/events.json" "$WORK/one.json"
   for i in $(seq "$COLD_RUNS"); do
-    sandbox_argv "$WORK/task" "$(fresh_tmp)" --setenv AWS_LAMBDA_RUNTIME_API @RUNTIME_API@
+    sandbox_argv "$WORK/bare" "$(fresh_tmp)" --setenv AWS_LAMBDA_RUNTIME_API @RUNTIME_API@
     python3 "$HERE/runtime_api.py" --events "$WORK/one.json" --out "$WORK/cold$i.json" --timeout $((30 * SLOW)) -- \
       "${SB[@]}" /opt/bootstrap > /dev/null 2>&1 || true
   done
@@ -261,7 +269,8 @@ else
   # The same pages rendered by the CLI under qemu: PHP's side of the checks (time zones, gconv, ICU, SQLite,
   # CA bundle) for this architecture.
   for i in 1:/date 2:/text 3:/db 6:/tls; do
-    php_cli -r '$_SERVER["REQUEST_URI"] = $argv[1]; include "/var/task/public/index.php";' "${i#*:}" \
+    PHP_CLI_SCAN_DIR=/opt/php-ini/conf.d:/var/task/php/conf.d \
+      php_cli -r '$_SERVER["REQUEST_URI"] = $argv[1]; include "/var/task/public/index.php";' "${i#*:}" \
       > "$WORK/page${i%%:*}.txt" 2>&1 || true
   done
   python3 - "$WORK" > "$WORK/run.json" <<'EOF'
