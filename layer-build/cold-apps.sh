@@ -51,7 +51,12 @@ EOF
 
 for app in laravel symfony; do
   cp -a "$APPS/$app" "$WORK/$app-plain"
-  cp -a "$APPS/$app" "$WORK/$app-precompiled"
+done
+# What the layer leaves off and an app needs is one line in its php/conf.d, as for any user: Debian's
+# Symfony has no polyfill for intl's Normalizer (its String component, used by the console, needs it).
+echo "extension=intl" > "$WORK/symfony-plain/php/conf.d/extensions.ini"
+for app in laravel symfony; do
+  cp -a "$WORK/$app-plain" "$WORK/$app-precompiled"
 done
 [ ! -d "$WORK/symfony-precompiled/var" ] || { echo "cold-apps: $APPS/symfony already has var/" >&2; exit 1; }
 mkdir -p "$WORK/symfony-precompiled/var/cache/prod" "$WORK/laravel-precompiled/bootstrap/cache"
