@@ -2,7 +2,7 @@
 # Builds the lambda-fpm Lambda layer: /opt/bootstrap plus a self-contained PHP taken from Debian packages.
 #
 #   layer-build/build.sh PHP_VERSION ARCH      e.g. layer-build/build.sh 8.4 x86_64
-#   -> target/layer/lambda-fpm-php84-x86_64.zip
+#   -> target/layer/lambda-fpm-php84-x86_64.zip and target/layer/lambda-fpm-php84-x86_64-image (OCI image)
 #
 # PHP 8.2 comes from Debian 12 (bookworm), PHP 8.4 from Debian 13 (trixie); ARCH is x86_64 or arm64.
 # No Docker: `debootstrap --download-only` fetches the packages and their dependencies for the target
@@ -17,6 +17,9 @@
 #   SOURCE_DATE_EPOCH     timestamp stored in the zip (default: a fixed date, for reproducible zips)
 #   LAYER_SLIM=1          leave out gd and imagick: their image codecs (AVIF/HEIF encoders, ImageMagick) are
 #                         about 60 of the layer's unzipped MB. Writes ...-slim.zip instead.
+#   LAYER_IMAGE=0         do not write the OCI image (target/layer/NAME-image, see step 6)
+#   LAYER_IMAGE_APP, LAYER_IMAGE_HANDLER   the app the image holds at /var/task and its front controller
+#                         (default: examples/hello, public/index.php)
 #
 # Needs (Debian): debootstrap binutils patchelf zip python3 (+ bubblewrap for the smoke check, and
 # qemu-user-static to run it for arm64 on an x86_64 host), and for the
@@ -112,16 +115,18 @@ PACKAGES="php$V-cli php$V-fpm php$V-common php$V-opcache php$V-bcmath php$V-curl
 php$V-pgsql php$V-sqlite3 php$V-xml php$V-zip php$V-intl php$V-gd php-imagick php-redis php-apcu php-igbinary
 ca-certificates tzdata libc-bin"
 
-# Extensions enabled by the layer, in load order (pdo and mysqlnd before the drivers that need them, dom
-# before xsl). Bref's default set plus the glue they depend on. Anything else shipped in
-# lib/php/extensions (gd, imagick, redis+igbinary, apcu, pgsql, ffi, calendar, shmop, sysv*) stays off
-# until a user's /var/task/php/conf.d/*.ini enables it.
-ENABLED="opcache pdo mysqlnd bcmath ctype curl dom exif fileinfo ftp gettext iconv intl mbstring mysqli
-pdo_mysql pdo_pgsql pdo_sqlite phar posix simplexml sockets sqlite3 tokenizer xml xmlreader xmlwriter xsl zip"
+# Extensions enabled by the layer, in load order (pdo and mysqlnd before the drivers that need them). Chosen
+# by what they cost at start (layer-build/ext-cost.sh, docs/layer.md): Bref's default set less curl, intl,
+# pdo_pgsql and xsl, which together cost about 9 ms of CPU at every cold start for the libraries they
+# load (libcurl with GnuTLS, Kerberos and LDAP; ICU; libpq; libxslt). They ship off, with everything else in
+# lib/php/extensions (gd, imagick, redis+igbinary, apcu, pgsql, ffi, calendar, shmop, sysv*), one
+# `extension=NAME` line away in the app's /var/task/php/conf.d/*.ini.
+ENABLED="opcache pdo mysqlnd bcmath ctype dom exif fileinfo ftp gettext iconv mbstring mysqli pdo_mysql pdo_sqlite
+phar posix simplexml sockets sqlite3 tokenizer xml xmlreader xmlwriter zip"
 # What `php -m` must list inside the sandbox (some are compiled into Debian's binaries, not .so files).
-REQUIRED="bcmath ctype curl date dom exif fileinfo filter ftp gettext hash iconv intl json libxml mbstring mysqli
-mysqlnd openssl pcntl pcre PDO pdo_mysql pdo_pgsql pdo_sqlite Phar posix Reflection session SimpleXML sockets
-sodium SPL sqlite3 tokenizer xml xmlreader xmlwriter xsl zip zlib"
+REQUIRED="bcmath ctype date dom exif fileinfo filter ftp gettext hash iconv json libxml mbstring mysqli mysqlnd
+openssl pcntl pcre PDO pdo_mysql pdo_sqlite Phar posix Reflection session SimpleXML sockets sodium SPL sqlite3
+tokenizer xml xmlreader xmlwriter zip zlib"
 
 # ---------------------------------------------------------------------------------------------------------
 # 1. Debian packages -> cached root (target/layer/cache/SUITE-ARCH/rootfs)
@@ -308,4 +313,21 @@ UNZIPPED=$(du -sb "$O" | cut -f1)
 ZIPPED=$(stat -c %s "$ZIP")
 [ "$UNZIPPED" -lt $((250 * 1024 * 1024)) ] || { echo "layer is $UNZIPPED bytes unzipped: over Lambda's 250 MB" >&2; exit 1; }
 log "$ZIP: $((ZIPPED / 1024 / 1024)) MB zipped ($ZIPPED bytes), $((UNZIPPED / 1024 / 1024)) MB unzipped ($UNZIPPED bytes)"
+
+# ---------------------------------------------------------------------------------------------------------
+# 6. The same runtime as an OCI image (a directory in the OCI image layout, no Docker): /opt as above plus an
+#    app under /var/task, /opt/bootstrap as the entrypoint. The app is what examples/hello deploys (its
+#    public/ and php/), or LAYER_IMAGE_APP with LAYER_IMAGE_HANDLER; LAYER_IMAGE=0 skips the image.
+if [ "${LAYER_IMAGE:-1}" != 0 ]; then
+  IMAGE=$OUT/$NAME-image
+  APP=${LAYER_IMAGE_APP:-}
+  if [ -z "$APP" ]; then
+    APP=$STAGE/image-app
+    mkdir -p "$APP"
+    for d in public php; do [ ! -d "$REPO/examples/hello/$d" ] || cp -r "$REPO/examples/hello/$d" "$APP/"; done
+  fi
+  python3 "$HERE/oci_image.py" --runtime "$O" --app "$APP" --handler "${LAYER_IMAGE_HANDLER:-public/index.php}" \
+    --out "$IMAGE" >&2
+  log "$IMAGE: OCI image, $(du -sb "$IMAGE" | cut -f1) bytes"
+fi
 echo "$ZIP"

@@ -8,7 +8,8 @@ import base64
 import json
 import sys
 
-# pcntl is left out: Debian compiles it into the CLI only (test-layer.sh checks it there), not into php-fpm.
+# Bref's default set: the layer's defaults plus curl, intl, pdo_pgsql and xsl, which the test app enables in its
+# php/conf.d. pcntl is left out: Debian compiles it into the CLI only (test-layer.sh checks it there).
 BREF_DEFAULT = ["bcmath", "ctype", "curl", "dom", "exif", "fileinfo", "ftp", "gettext", "iconv", "mbstring", "mysqli",
                 "pdo_mysql", "pdo_pgsql", "pdo_sqlite", "posix", "sodium", "sockets", "sqlite3", "xml",
                 "xsl", "zip", "intl", "openssl"]

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # CI for the layer (docs/layer.md), called by tests/run-all.sh (CI's test script) on a fresh Debian 12
 # machine as root:
-#   1. installs what the layer build, its sandbox test and the SAM checks need (only what is missing);
-#   2. builds the PHP 8.2 x86_64 layer (the quick one; LAYER_CI_PHP=8.4 for the other);
-#   3. runs layer-build/test-layer.sh on it (empty root, real invocations, cold start);
-#   4. runs examples/validate.sh (cfn-lint, sam validate --lint, sam build) against that same layer.
+#   1. installs what the layer build, its sandbox test and the SAM checks need (only what is missing), and
+#      registers qemu for aarch64 in binfmt_misc;
+#   2. builds the PHP 8.2 x86_64 layer and its OCI image (LAYER_CI_PHP=8.4 for the other version);
+#   3. runs layer-build/test-layer.sh on the zip and on the image (empty root, real invocations, a
+#      precompiled app, cold start), and checks the image with skopeo;
+#   4. the app suite's Laravel and Symfony pages cold, with and without precompiling
+#      (layer-build/cold-apps.sh, one run each: a check that both work, the timings are for docs/layer.md);
+#   5. builds the PHP 8.2 arm64 layer and runs the same sandbox test on it under qemu (LAYER_CI_ARM64=0 skips);
+#   6. runs examples/validate.sh (cfn-lint, sam validate --lint, sam build) against the x86_64 layer.
 # The Debian packages are cached in target/layer/cache, so a second run skips the download.
 set -euo pipefail
 
@@ -19,7 +24,8 @@ stamp() { echo "[layer-ci] $(( $(date +%s) - t0 )) s: $*"; }
 # -- tools. Debian packages by command, installed in one apt call when any is missing.
 missing=()
 for pair in debootstrap:debootstrap bwrap:bubblewrap patchelf:patchelf zip:zip unzip:unzip readelf:binutils \
-  setpriv:util-linux make:make; do
+  setpriv:util-linux make:make umoci:umoci skopeo:skopeo qemu-aarch64-static:qemu-user-static \
+  update-binfmts:binfmt-support; do
   command -v "${pair%%:*}" > /dev/null || missing+=("${pair#*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -51,14 +57,43 @@ if [ ${#pips[@]} -gt 0 ]; then
   rm -f "$REPO/target/pip.err"
 fi
 rustup target list --installed | grep -qx x86_64-unknown-linux-gnu || rustup target add x86_64-unknown-linux-gnu
+# arm64 binaries run through qemu registered in binfmt_misc with the fix-binary flag, so that they also run
+# inside the test's empty root (php-fpm exec'd by an arm64 bootstrap included).
+ARM64=${LAYER_CI_ARM64:-1}
+if [ "$ARM64" = 1 ]; then
+  [ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+  [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || update-binfmts --enable qemu-aarch64
+  . layer-build/sandbox.sh
+  binfmt_ready aarch64 || { echo "qemu-aarch64 is not registered in binfmt_misc with the F flag:" \
+    "$(cat /proc/sys/fs/binfmt_misc/qemu-aarch64 2>&1)" >&2; exit 1; }
+fi
 stamp "tools ready"
 
 # -- build, test, validate
 ZIP=$REPO/target/layer/lambda-fpm-php${PHP/./}-$ARCH.zip
+IMAGE=$REPO/target/layer/lambda-fpm-php${PHP/./}-$ARCH-image
 layer-build/build.sh "$PHP" "$ARCH"
 stamp "layer built"
 layer-build/test-layer.sh "$ZIP"
 stamp "sandbox test passed"
+skopeo inspect "oci:$IMAGE:latest" > target/layer/image-inspect.json
+python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); assert c["Architecture"]=="amd64" and len(c["Layers"])==2, c' \
+  target/layer/image-inspect.json
+COLD_RUNS=1 layer-build/test-layer.sh "$IMAGE"
+stamp "image checked (skopeo) and its sandbox test passed: $(du -sb "$IMAGE" | cut -f1) bytes"
+if [ -f target/apps/INSTALLED ]; then
+  RUNS=1 WARM=3 layer-build/cold-apps.sh "$ZIP"
+  stamp "Laravel and Symfony served cold, with and without precompiling"
+else
+  echo "[layer-ci] no app suite in target/apps (tests/apps/install.sh): Laravel and Symfony not run" >&2
+fi
+if [ "$ARM64" = 1 ]; then
+  rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
+  LAYER_IMAGE=0 layer-build/build.sh 8.2 arm64
+  stamp "arm64 layer built"
+  COLD_RUNS=1 layer-build/test-layer.sh target/layer/lambda-fpm-php82-arm64.zip
+  stamp "arm64 sandbox test passed (under qemu)"
+fi
 # sam build packs the very zip just tested (no staleness check that could rebuild it)
 LAMBDA_FPM_LAYER_ZIP=$ZIP examples/validate.sh
 stamp "examples validated"

@@ -9,12 +9,14 @@
 # Prints one line per check ("ok NAME", "FAIL NAME (detail)") and ends with
 # "test-layer: N passed, N failed, N skipped"; exits non-zero on any failure. COLD_RUNS (default 5) sets how
 # many cold starts are measured.
-# For a layer of another architecture (arm64 on an x86_64 host) only the PHP CLI checks run, through
-# qemu-user (qemu-user-static), since without binfmt_misc the bootstrap could not start php-fpm.
+# A layer of another architecture (arm64 on an x86_64 host) runs under qemu-user: with qemu registered in
+# binfmt_misc (`mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc`, then install qemu-user-static)
+# every check runs, invocations included; without it only the PHP CLI checks can, through qemu called
+# explicitly (the bootstrap could not exec an arm64 php-fpm).
 # Needs: bubblewrap, unzip, python3, setpriv (util-linux), unprivileged user namespaces.
 set -euo pipefail
 
-[ $# -eq 1 ] || { echo "usage: $0 LAYER.zip" >&2; exit 2; }
+[ $# -eq 1 ] || { echo "usage: $0 LAYER.zip|IMAGE_DIR" >&2; exit 2; }
 ZIP=$(realpath "$1")
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
@@ -28,49 +30,48 @@ cleanup() { rm -rf "$WORK"; }
 trap cleanup EXIT
 chmod 755 "$WORK"                      # the sandbox user must reach the bind sources
 
-unzip -q "$ZIP" -d "$WORK/opt"
+RESULTS=$WORK/checks.txt
+: > "$RESULTS"
+record() { echo "$1 $2${3:+ ($3)}" | tee -a "$RESULTS"; }   # record ok|FAIL name [detail]
+
+# The examples/hello checks below run this app (an image brings its own) with this entrypoint and handler.
+HELLO_SRC=$REPO/examples/hello
+ENTRYPOINT=/opt/bootstrap
+if [ -f "$ZIP/oci-layout" ]; then
+  # An OCI image (layer-build/oci_image.py): unpacked as a container runtime would (umoci), then the same
+  # checks run on its /opt, and the examples/hello checks on its /var/task with its entrypoint and _HANDLER.
+  command -v umoci > /dev/null || { echo "test-layer: umoci is needed to unpack an image (apt-get install umoci)" >&2; exit 1; }
+  umoci unpack --rootless --image "$ZIP:latest" "$WORK/bundle" > /dev/null
+  mv "$WORK/bundle/rootfs/opt" "$WORK/opt"
+  HELLO_SRC=$WORK/bundle/rootfs/var/task
+  read -r ENTRYPOINT HANDLER < <(python3 -c '
+import json, sys
+p = json.load(open(sys.argv[1]))["process"]
+env = dict(e.split("=", 1) for e in p["env"])
+print(" ".join(p["args"]), env.get("_HANDLER", ""))' "$WORK/bundle/config.json")
+  [ "$ENTRYPOINT" = /opt/bootstrap ] && [ -f "$HELLO_SRC/$HANDLER" ] \
+    && record ok "image: entrypoint /opt/bootstrap, _HANDLER=$HANDLER in /var/task" \
+    || record FAIL "image: entrypoint and handler" "entrypoint '$ENTRYPOINT', _HANDLER '$HANDLER'"
+  IMAGE_HANDLER=$HANDLER
+else
+  unzip -q "$ZIP" -d "$WORK/opt"
+fi
 # The test app, copied so that uid 65534 can read it wherever the repo lives.
 cp -r "$HERE/test-app" "$WORK/task"
 chmod -R a+rX "$WORK/task"
 
-ELF_ARCH=$(od -An -tx1 -j18 -N2 "$WORK/opt/bin/php" | tr -d ' ')   # e_machine: 3e00 x86_64, b700 aarch64
-case "$ELF_ARCH" in 3e00) LAYER_ARCH=x86_64 ;; b700) LAYER_ARCH=aarch64 ;; *) LAYER_ARCH=unknown ;; esac
-EMU=()
-if [ "$LAYER_ARCH" != "$(uname -m)" ]; then
-  QEMU=$(command -v "qemu-$LAYER_ARCH-static") || { echo "no qemu-$LAYER_ARCH-static to test a $LAYER_ARCH layer" >&2; exit 1; }
-  EMU=(/qemu)
-fi
-
-# sandbox_argv TASKDIR TMPDIR [bwrap options...]: sets SB to the command prefix that runs something in the
-# empty root as the Lambda user; append COMMAND. The environment is what Lambda gives a custom runtime
-# (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html), LD_LIBRARY_PATH included: it names Amazon Linux's dirs first, which the layer's RPATH must beat.
-sandbox_argv() {
-  local task=$1 tmp=$2; shift 2
-  SB=(setpriv --reuid=65534 --regid=65534 --clear-groups
-    bwrap --ro-bind "$WORK/opt" /opt --ro-bind "$task" /var/task --bind "$tmp" /tmp --proc /proc --dev /dev
-      --unshare-all --share-net --die-with-parent --clearenv --chdir /var/task
-      --setenv PATH /usr/local/bin:/usr/bin:/bin:/opt/bin
-      --setenv LD_LIBRARY_PATH /lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib
-      --setenv LAMBDA_TASK_ROOT /var/task --setenv LAMBDA_RUNTIME_DIR /var/runtime
-      --setenv _HANDLER public/index.php --setenv TZ :UTC --setenv LANG en_US.UTF-8
-      --setenv AWS_REGION us-east-1 --setenv AWS_DEFAULT_REGION us-east-1
-      --setenv AWS_LAMBDA_FUNCTION_NAME layer-test --setenv AWS_LAMBDA_FUNCTION_VERSION '$LATEST'
-      --setenv AWS_LAMBDA_FUNCTION_MEMORY_SIZE 1024 --setenv AWS_LAMBDA_LOG_FORMAT Text
-      --setenv AWS_LAMBDA_INITIALIZATION_TYPE on-demand "$@")
-  [ ${#EMU[@]} -eq 0 ] || SB+=(--ro-bind "$QEMU" /qemu)
-  SB+=(-- "${EMU[@]}")
-}
-fresh_tmp() { local d; d=$(mktemp -d "$WORK/tmp.XXXX"); chown 65534:65534 "$d"; chmod 700 "$d"; echo "$d"; }
+. "$HERE/sandbox.sh"
+sandbox_init "$WORK/opt"
+# Under qemu everything takes 5-10 times longer: so do the time limits.
+SLOW=1
+[ "$SANDBOX_EMULATION" = none ] || SLOW=5
 
 # The CLI as a user would run it by hand (artisan, bin/console): php.ini and the layer's conf.d.
+# PHP_CLI_SCAN_DIR adds the app's conf.d, as docs/deploy.md tells users to.
 php_cli() {
-  sandbox_argv "$WORK/task" "$(fresh_tmp)" --setenv PHP_INI_SCAN_DIR /opt/php-ini/conf.d
+  sandbox_argv "$WORK/task" "$(fresh_tmp)" --setenv PHP_INI_SCAN_DIR "${PHP_CLI_SCAN_DIR:-/opt/php-ini/conf.d}"
   "${SB[@]}" /opt/bin/php -c /opt/php-ini/php.ini "$@"
 }
-
-RESULTS=$WORK/checks.txt
-: > "$RESULTS"
-record() { echo "$1 $2${3:+ ($3)}" | tee -a "$RESULTS"; }   # record ok|FAIL name [detail]
 
 # ---- CLI in the same root
 if out=$(php_cli -v 2>&1) && grep -q "^PHP ${LAYER_PHP//./\\.}" <<< "$out"; then
@@ -80,12 +81,14 @@ else
 fi
 MODULES=$(php_cli -m 2>&1 || true)
 missing=""
-for m in bcmath ctype curl date dom exif fileinfo filter ftp gettext hash iconv intl json libxml mbstring mysqli \
-  mysqlnd openssl pcntl pcre PDO pdo_mysql pdo_pgsql pdo_sqlite Phar posix Reflection session SimpleXML sockets \
-  sodium SPL sqlite3 tokenizer xml xmlreader xmlwriter xsl zip zlib "Zend OPcache"; do
+for m in bcmath ctype date dom exif fileinfo filter ftp gettext hash iconv json libxml mbstring mysqli mysqlnd \
+  openssl pcntl pcre PDO pdo_mysql pdo_sqlite Phar posix Reflection session SimpleXML sockets sodium SPL sqlite3 \
+  tokenizer xml xmlreader xmlwriter zip zlib "Zend OPcache"; do
   grep -qxF "$m" <<< "$MODULES" || missing="$missing $m"
 done
-[ -z "$missing" ] && record ok "php -m lists Bref's default extensions" || record FAIL "php -m" "missing:$missing"
+# ... and not the ones left off for their start-up cost.
+for m in curl intl pdo_pgsql xsl gd imagick; do grep -qxF "$m" <<< "$MODULES" && missing="$missing (on: $m)"; done
+[ -z "$missing" ] && record ok "php -m lists the default extensions, and not the optional ones" || record FAIL "php -m" "missing:$missing"
 if grep -qiE 'warning|error' <<< "$MODULES"; then record FAIL "php -m starts cleanly" "$(grep -iE 'warning|error' <<< "$MODULES" | head -3)"; else record ok "php -m starts cleanly"; fi
 
 # php-fpm itself accepts the layer's php-fpm.conf and php.ini (the values the bootstrap fills in at start).
@@ -109,10 +112,12 @@ outside=$(grep -v '^/opt/' <<< "$maps" || true)
 # Extensions shipped but off load once enabled, with their data (ImageMagick coders) found.
 OPTIONAL=$(cd "$WORK/opt/lib/php/extensions" && ls)
 ENABLE=()
-for e in apcu igbinary redis gd imagick; do grep -qx "$e.so" <<< "$OPTIONAL" && ENABLE+=(-d "extension=$e"); done
+for e in curl intl pdo_pgsql xsl apcu igbinary redis gd imagick; do
+  grep -qx "$e.so" <<< "$OPTIONAL" && ENABLE+=(-d "extension=$e")
+done
 opt_out=$(php_cli "${ENABLE[@]}" -r '
   $r = [];
-  foreach (["apcu", "igbinary", "redis", "gd", "imagick"] as $e) { $r[$e] = extension_loaded($e); }
+  foreach (["curl", "intl", "pdo_pgsql", "xsl", "apcu", "igbinary", "redis", "gd", "imagick"] as $e) { $r[$e] = extension_loaded($e); }
   if (class_exists("Imagick")) {
     $i = new Imagick(); $i->newImage(8, 8, "red"); $i->setImageFormat("png");
     $j = new Imagick(); $j->readImageBlob($i->getImagesBlob()); $j->setImageFormat("jpeg");
@@ -132,7 +137,7 @@ try:
 except ValueError:
     print(f"FAIL optional extensions load when enabled ({out[:300]})")
     sys.exit()
-for e in ("apcu", "igbinary", "redis", "gd", "imagick"):
+for e in ("curl", "intl", "pdo_pgsql", "xsl", "apcu", "igbinary", "redis", "gd", "imagick"):
     if f"{e}.so" in shipped:
         print(("ok" if r.get(e) else "FAIL") + f" {e} loads when enabled")
 if "imagick.so" in shipped:
@@ -156,18 +161,22 @@ events = [v2("/"), v2("/date"), v2("/text"), v2("/db"), v2("/session"),
           {"event": v2("/session"), "cookie_from": 4}, v2("/tls"), v2("/env"), v2("/missing")]
 json.dump(events, open(sys.argv[1], "w"))
 EOF
-if [ ${#EMU[@]} -eq 0 ]; then
+if [ "$SANDBOX_EMULATION" != explicit ]; then
+  [ "$SANDBOX_EMULATION" = none ] || record ok "$LAYER_ARCH binaries run through binfmt_misc" "invocations under qemu"
   sandbox_argv "$WORK/task" "$(fresh_tmp)" --setenv AWS_LAMBDA_RUNTIME_API @RUNTIME_API@
-  python3 "$HERE/runtime_api.py" --events "$WORK/events.json" --out "$WORK/run.json" --timeout 60 -- \
+  python3 "$HERE/runtime_api.py" --events "$WORK/events.json" --out "$WORK/run.json" --timeout $((60 * SLOW)) -- \
     "${SB[@]}" /opt/bootstrap > "$WORK/bootstrap.log" 2>&1 || true
   python3 "$HERE/check_run.py" "$WORK/run.json" | tee -a "$RESULTS"
 
-  # Cold start: a fresh /tmp each time (no opcache file cache), median of COLD_RUNS.
+  # Cold start of the layer as it ships: the test app without its php/conf.d (so no optional extension), a
+  # fresh /tmp each time (no opcache file cache), median of COLD_RUNS.
+  mkdir -p "$WORK/bare"
+  cp -r "$WORK/task/public" "$WORK/bare/"
   python3 -c 'import json,sys; json.dump(json.load(open(sys.argv[1]))[:1], open(sys.argv[2], "w"))' \
     "$WORK/events.json" "$WORK/one.json"
   for i in $(seq "$COLD_RUNS"); do
-    sandbox_argv "$WORK/task" "$(fresh_tmp)" --setenv AWS_LAMBDA_RUNTIME_API @RUNTIME_API@
-    python3 "$HERE/runtime_api.py" --events "$WORK/one.json" --out "$WORK/cold$i.json" --timeout 30 -- \
+    sandbox_argv "$WORK/bare" "$(fresh_tmp)" --setenv AWS_LAMBDA_RUNTIME_API @RUNTIME_API@
+    python3 "$HERE/runtime_api.py" --events "$WORK/one.json" --out "$WORK/cold$i.json" --timeout $((30 * SLOW)) -- \
       "${SB[@]}" /opt/bootstrap > /dev/null 2>&1 || true
   done
   python3 - "$WORK" "$COLD_RUNS" <<'EOF' | tee -a "$RESULTS"
@@ -184,8 +193,8 @@ else:
 EOF
 
   # The example app, as examples/hello/template.yaml deploys it: a PHP page and a static asset.
-  if [ -d "$REPO/examples/hello" ]; then
-    cp -r "$REPO/examples/hello" "$WORK/hello"
+  if [ -d "$HELLO_SRC" ]; then
+    cp -r "$HELLO_SRC" "$WORK/hello"
     chmod -R a+rX "$WORK/hello"
     python3 - "$WORK/hello.json" <<'EOF'
 import json, sys
@@ -196,9 +205,10 @@ def v2(path):
                                "domainName": "x.example.com", "requestId": "r"}, "isBase64Encoded": False}
 json.dump([v2("/"), v2("/style.css")], open(sys.argv[1], "w"))
 EOF
-    sandbox_argv "$WORK/hello" "$(fresh_tmp)" --setenv AWS_LAMBDA_RUNTIME_API @RUNTIME_API@
-    python3 "$HERE/runtime_api.py" --events "$WORK/hello.json" --out "$WORK/hello-run.json" --timeout 30 -- \
-      "${SB[@]}" /opt/bootstrap > "$WORK/hello.log" 2>&1 || true
+    SANDBOX_HANDLER=${IMAGE_HANDLER:-public/index.php} sandbox_argv "$WORK/hello" "$(fresh_tmp)" \
+      --setenv AWS_LAMBDA_RUNTIME_API @RUNTIME_API@
+    python3 "$HERE/runtime_api.py" --events "$WORK/hello.json" --out "$WORK/hello-run.json" --timeout $((30 * SLOW)) -- \
+      "${SB[@]}" $ENTRYPOINT > "$WORK/hello.log" 2>&1 || true
     python3 - "$WORK/hello-run.json" <<'EOF' | tee -a "$RESULTS"
 import json, sys
 try:
@@ -255,6 +265,34 @@ print(("ok" if res.get(3, {}).get("status") == "error" and fail.get("errorType")
        and "exiting with 3" in fail.get("errorMessage", "") else "FAIL")
       + f" console exit code 3 is Function.CommandFailed ({fail.get('errorType')})")
 EOF
+
+  # A precompiled app (layer-build/precompile.sh): php-fpm must run the compiled scripts it finds in the
+  # app's .opcache (read-only, through the bootstrap's link) instead of compiling the sources. Proof: the
+  # source changes after precompiling and the page still says what the compiled script says (opcache does
+  # not revalidate on Lambda).
+  cp -r "$HERE/test-app" "$WORK/pre"
+  if "$HERE/precompile.sh" "$WORK/opt" "$WORK/pre" > "$WORK/precompile.log" 2>&1; then
+    sed -i 's/Hello from PHP/Changed after precompiling/' "$WORK/pre/public/index.php"
+    chmod -R a+rX "$WORK/pre"
+    PRE_TMP=$(fresh_tmp)
+    sandbox_argv "$WORK/pre" "$PRE_TMP" --setenv AWS_LAMBDA_RUNTIME_API @RUNTIME_API@
+    python3 "$HERE/runtime_api.py" --events "$WORK/one.json" --out "$WORK/pre-run.json" --timeout $((30 * SLOW)) -- \
+      "${SB[@]}" /opt/bootstrap > "$WORK/pre.log" 2>&1 || true
+    links=$(find "$PRE_TMP/opcache" -mindepth 3 -maxdepth 3 -type l -path '*/var/task' | wc -l)
+    python3 - "$WORK/pre-run.json" "$links" "$(grep -o '[0-9]* scripts' "$WORK/precompile.log")" <<'EOF' | tee -a "$RESULTS"
+import json, sys
+try:
+    r = json.load(open(sys.argv[1]))["results"][0]
+    body = json.loads(r["body"]).get("body", "")
+except (OSError, ValueError, IndexError, KeyError):
+    body = ""
+ok = "Hello from PHP" in body and sys.argv[2] == "1"
+print(("ok" if ok else "FAIL") + f" precompiled app runs its compiled scripts from /var/task/.opcache ({sys.argv[3]},"
+      f" {sys.argv[2]} link, page: {body[:80]!r})")
+EOF
+  else
+    record FAIL "layer-build/precompile.sh on the test app" "$(tail -5 "$WORK/precompile.log")"
+  fi
 else
   record skip "invocations" "a $LAYER_ARCH bootstrap cannot start php-fpm on this $(uname -m) host without binfmt_misc"
   # Still, the bootstrap itself must start on the layer's loader under qemu, read its configuration and talk
@@ -262,7 +300,7 @@ else
   python3 -c 'import json,sys; json.dump(json.load(open(sys.argv[1]))[:1], open(sys.argv[2], "w"))' \
     "$WORK/events.json" "$WORK/one.json"
   sandbox_argv "$WORK/task" "$(fresh_tmp)" --setenv AWS_LAMBDA_RUNTIME_API @RUNTIME_API@
-  python3 "$HERE/runtime_api.py" --events "$WORK/one.json" --out "$WORK/init.json" --timeout 30 -- \
+  python3 "$HERE/runtime_api.py" --events "$WORK/one.json" --out "$WORK/init.json" --timeout $((30 * SLOW)) -- \
     "${SB[@]}" /opt/bootstrap > "$WORK/bootstrap.log" 2>&1 || true
   init_error=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["init_error"] or "")' "$WORK/init.json")
   if grep -q 'Runtime\.' <<< "$init_error"; then
@@ -273,7 +311,8 @@ else
   # The same pages rendered by the CLI under qemu: PHP's side of the checks (time zones, gconv, ICU, SQLite,
   # CA bundle) for this architecture.
   for i in 1:/date 2:/text 3:/db 6:/tls; do
-    php_cli -r '$_SERVER["REQUEST_URI"] = $argv[1]; include "/var/task/public/index.php";' "${i#*:}" \
+    PHP_CLI_SCAN_DIR=/opt/php-ini/conf.d:/var/task/php/conf.d \
+      php_cli -r '$_SERVER["REQUEST_URI"] = $argv[1]; include "/var/task/public/index.php";' "${i#*:}" \
       > "$WORK/page${i%%:*}.txt" 2>&1 || true
   done
   python3 - "$WORK" > "$WORK/run.json" <<'EOF'
@@ -287,7 +326,7 @@ EOF
 fi
 
 if grep -q '^FAIL' "$RESULTS"; then
-  for log in bootstrap hello events; do
+  for log in bootstrap hello events pre; do
     [ -s "$WORK/$log.log" ] && { echo "--- $log run: bootstrap output (last 30 lines)"; tail -30 "$WORK/$log.log"; }
   done
 fi

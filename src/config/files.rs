@@ -77,6 +77,7 @@ pub fn prepare(config: &Config, exe_dir: &Path) -> Result<Setup, ConfigError> {
         // Nothing will use (or later remove) a half-made runtime dir.
         let _ = std::fs::remove_dir_all(&runtime_dir);
     })?;
+    link_precompiled(&app.task_root, &config.tmp);
     let fpm = FpmSettings {
         binary,
         fpm_config,
@@ -237,6 +238,46 @@ fn create_dirs(tmp: &Path, runtime_dir: &Path) -> Result<(), ConfigError> {
         std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, &e))?;
     }
     Ok(())
+}
+
+/// Where `layer-build/precompile.sh` leaves an app's opcache file cache: `<system id>/<task root>/<script>.bin`.
+pub const PRECOMPILED_DIR: &str = ".opcache";
+
+/// Puts the app's precompiled opcache file cache where php.ini's `opcache.file_cache` (`$TMPDIR/opcache`)
+/// looks, as a symlink per system id: `$TMPDIR/opcache/<id>/<task root>` → `<task root>/.opcache/<id>/<task
+/// root>`. PHP 8.2 and 8.4 only accept a writable `opcache.file_cache` directory, and the task root is
+/// read-only; through the link php-fpm reads the compiled scripts in place (no copy at init), while
+/// scripts outside the task root (compiled templates in `$TMPDIR`) are still cached in `$TMPDIR`. A script
+/// missing from the precompiled cache is compiled as usual; opcache's attempt to store it fails silently.
+/// A cache for another task root path (`serve` on a precompiled app) has nothing to link. Returns how many
+/// system ids were linked; a link that cannot be made only costs the compile, so it is logged, not fatal.
+pub fn link_precompiled(task_root: &Path, tmp: &Path) -> usize {
+    let Ok(ids) = std::fs::read_dir(task_root.join(PRECOMPILED_DIR)) else {
+        return 0;
+    };
+    let inner = task_root.strip_prefix("/").unwrap_or(task_root);
+    let mut linked = 0;
+    for id in ids.flatten() {
+        let source = id.path().join(inner);
+        let link = tmp.join("opcache").join(id.file_name()).join(inner);
+        if !source.is_dir() || link.symlink_metadata().is_ok() {
+            // Not for this path, or already there: a re-init, or php-fpm's own cache of an earlier start.
+            continue;
+        }
+        let made = link
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::os::unix::fs::symlink(&source, &link));
+        match made {
+            Ok(()) => linked += 1,
+            Err(e) => tracing::warn!(
+                "the precompiled opcache {} is not used: cannot link {}: {e}",
+                source.display(),
+                link.display()
+            ),
+        }
+    }
+    linked
 }
 
 /// `PHP_INI_SCAN_DIR`: the leading `:` keeps PHP's own scan dir (locally installed extensions), then

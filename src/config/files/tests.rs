@@ -285,3 +285,35 @@ fn event_handler_and_console_are_resolved_and_checked() {
     let e = prepare(&c, &exe(dir.path())).expect_err("missing handler");
     assert!(e.to_string().contains("LAMBDA_FPM_EVENT_HANDLER"), "{e}");
 }
+
+#[test]
+fn precompiled_opcache_is_linked_into_tmp() {
+    let dir = fixture();
+    let task = std::fs::canonicalize(dir.path().join("task")).expect("canonical");
+    let inner = task.strip_prefix("/").expect("absolute");
+    let cached = task.join(".opcache/0123abcd").join(inner).join("public");
+    std::fs::create_dir_all(&cached).expect("mkdir");
+    std::fs::write(cached.join("index.php.bin"), "compiled").expect("write");
+    // A cache made for another task root path links nothing.
+    std::fs::create_dir_all(task.join(".opcache/ffff/elsewhere")).expect("mkdir");
+
+    prepare(&lambda_config(dir.path()), &exe(dir.path())).expect("valid");
+    let link = dir.path().join("tmp/opcache/0123abcd").join(inner);
+    assert!(link.symlink_metadata().expect("link").is_symlink());
+    assert_eq!(
+        std::fs::read_to_string(link.join("public/index.php.bin")).expect("through the link"),
+        "compiled"
+    );
+    assert!(!dir.path().join("tmp/opcache/ffff").exists());
+
+    // A second init in the same /tmp keeps what is there.
+    assert_eq!(link_precompiled(&task, &dir.path().join("tmp")), 0);
+    assert!(link.join("public/index.php.bin").is_file());
+}
+
+#[test]
+fn no_precompiled_opcache_links_nothing() {
+    let dir = fixture();
+    let task = std::fs::canonicalize(dir.path().join("task")).expect("canonical");
+    assert_eq!(link_precompiled(&task, &dir.path().join("tmp")), 0);
+}

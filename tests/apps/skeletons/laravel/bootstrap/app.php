@@ -1,6 +1,7 @@
 <?php
 // The task root is read-only on Lambda: storage/ (sessions, compiled Blade views, logs) and the
-// bootstrap/cache files (packages.php, services.php) go under $TMPDIR (/tmp on Lambda).
+// bootstrap/cache files (packages.php, services.php) go under $TMPDIR (/tmp on Lambda), unless they
+// were made with the app (below).
 $tmp = rtrim(getenv('TMPDIR') ?: sys_get_temp_dir(), '/') . '/laravel';
 foreach (['', '/cache', '/storage/framework/sessions', '/storage/framework/views', '/storage/framework/cache', '/storage/logs'] as $dir) {
     if (!is_dir($tmp . $dir)) {
@@ -11,9 +12,13 @@ foreach (['', '/cache', '/storage/framework/sessions', '/storage/framework/views
 if (!is_file($tmp . '/database.sqlite')) {
     @touch($tmp . '/database.sqlite');
 }
-foreach (['APP_PACKAGES_CACHE' => 'packages.php', 'APP_SERVICES_CACHE' => 'services.php'] as $name => $file) {
-    if (!isset($_SERVER[$name])) {
-        $_SERVER[$name] = $_ENV[$name] = "$tmp/cache/$file";
+// Laravel's build-time caches (`mkdir bootstrap/cache && php artisan config:cache`, as
+// layer-build/precompile.sh runs it) stay in the task root, where they were made.
+if (!is_dir(dirname(__DIR__) . '/bootstrap/cache')) {
+    foreach (['APP_PACKAGES_CACHE' => 'packages.php', 'APP_SERVICES_CACHE' => 'services.php'] as $name => $file) {
+        if (!isset($_SERVER[$name])) {
+            $_SERVER[$name] = $_ENV[$name] = "$tmp/cache/$file";
+        }
     }
 }
 

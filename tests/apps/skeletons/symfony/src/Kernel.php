@@ -31,7 +31,9 @@ class Kernel extends BaseKernel
     }
 
     // The task root is read-only on Lambda: the compiled container, Twig cache and logs go under
-    // $TMPDIR (/tmp on Lambda). The first request of a fresh environment builds them.
+    // $TMPDIR (/tmp on Lambda). The first request of a fresh environment builds them, unless the
+    // container was built with the app (`mkdir -p var/cache/prod && php bin/console cache:warmup`,
+    // as layer-build/precompile.sh runs it): then getBuildDir() reads it from the task root.
     private static function tmp(): string
     {
         return rtrim(getenv('TMPDIR') ?: sys_get_temp_dir(), '/') . '/symfony';
@@ -40,6 +42,12 @@ class Kernel extends BaseKernel
     public function getCacheDir(): string
     {
         return self::tmp() . '/cache/' . $this->environment;
+    }
+
+    public function getBuildDir(): string
+    {
+        $prebuilt = $this->getProjectDir() . '/var/cache/' . $this->environment;
+        return is_dir($prebuilt) ? $prebuilt : $this->getCacheDir();
     }
 
     public function getLogDir(): string

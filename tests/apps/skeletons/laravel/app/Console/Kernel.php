@@ -6,8 +6,16 @@ use Illuminate\Console\Scheduling\Schedule;
 use Illuminate\Foundation\Console\Kernel as ConsoleKernel;
 use Illuminate\Support\Facades\DB;
 
+// Besides the app's own commands, the build-time ones it uses, registered one by one (layer-build/
+// precompile.sh runs config:cache and view:cache).
 class Kernel extends ConsoleKernel
 {
+    protected $commands = [
+        \Illuminate\Foundation\Console\ConfigCacheCommand::class,
+        \Illuminate\Foundation\Console\ConfigClearCommand::class,
+        \Illuminate\Foundation\Console\ViewCacheCommand::class,
+    ];
+
     protected function schedule(Schedule $schedule)
     {
         // One task in PHP, one as a command (schedule:run starts `php artisan greet:scheduled`).
