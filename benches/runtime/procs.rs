@@ -1,6 +1,6 @@
 //! The processes the benchmark runs: the release bootstrap (Lambda mode) and, for the floor, php-fpm on
-//! its own with exactly the settings the bootstrap gives it. Both are stopped by pid on drop. Memory is
-//! read from /proc/PID/smaps_rollup.
+//! its own with exactly the settings the bootstrap gives it. Both are stopped by pid on drop. What they
+//! use is read in [`crate::usage`].
 
 use std::fs::File;
 use std::os::unix::net::UnixStream as StdUnixStream;
@@ -347,39 +347,4 @@ pub fn process_tree(root: u32) -> Vec<u32> {
         i += 1;
     }
     tree
-}
-
-/// (RSS, PSS) in KiB from smaps_rollup.
-pub fn memory(pid: u32) -> Option<(u64, u64)> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
-    let field = |name: &str| {
-        text.lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<u64>().ok())
-    };
-    Some((field("Rss:")?, field("Pss:")?))
-}
-
-pub fn memory_sum(pids: &[u32]) -> (u64, u64) {
-    pids.iter()
-        .filter_map(|p| memory(*p))
-        .fold((0, 0), |(r, p), (r2, p2)| (r + r2, p + p2))
-}
-
-/// CPU time (user + system) `pid` has used so far, all threads, from /proc/PID/task/*/schedstat.
-pub fn cpu_time(pid: u32) -> Duration {
-    let mut total = 0u64;
-    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
-        for task in tasks.flatten() {
-            if let Ok(stat) = std::fs::read_to_string(task.path().join("schedstat")) {
-                total += stat
-                    .split_whitespace()
-                    .next()
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .unwrap_or(0);
-            }
-        }
-    }
-    Duration::from_nanos(total)
 }

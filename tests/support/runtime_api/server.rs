@@ -80,6 +80,8 @@ pub(super) struct State {
     /// The last requests received: "METHOD path -> status".
     pub log: VecDeque<String>,
     pub first_next: Option<Instant>,
+    /// Bodies are kept up to this many bytes; past it they are only counted (None: kept whole).
+    pub keep_body: Option<usize>,
 }
 
 pub(super) struct Shared {
@@ -154,7 +156,8 @@ async fn route(
         (&Method::POST, ["invocation", id, "response"]) => {
             shared.answers_posted.fetch_add(1, Ordering::SeqCst);
             let id = id.to_string();
-            let (body, posted) = read_posted(req).await?;
+            let keep = lock(shared).keep_body.unwrap_or(usize::MAX);
+            let (body, posted) = read_posted(req, keep).await?;
             let answered_at = Instant::now();
             answer_delay(shared).await;
             let close = {
@@ -165,7 +168,7 @@ async fn route(
                 }
                 close
             };
-            let body_len = body.len();
+            let body_len = posted.body_len;
             if close {
                 let _ = answer(shared, &id, answered_at, posted, |_| {
                     let status = 0;
@@ -192,7 +195,7 @@ async fn route(
         (&Method::POST, ["invocation", id, "error"]) => {
             shared.answers_posted.fetch_add(1, Ordering::SeqCst);
             let id = id.to_string();
-            let (body, posted) = read_posted(req).await?;
+            let (body, posted) = read_posted(req, usize::MAX).await?;
             let answered_at = Instant::now();
             let error_type = posted
                 .header("lambda-runtime-function-error-type")
@@ -204,7 +207,7 @@ async fn route(
             }))
         }
         (&Method::POST, ["init", "error"]) => {
-            let (body, posted) = read_posted(req).await?;
+            let (body, posted) = read_posted(req, usize::MAX).await?;
             let error_type = posted
                 .header("lambda-runtime-function-error-type")
                 .unwrap_or_default()
@@ -219,9 +222,9 @@ async fn route(
     }
 }
 
-/// Reads a POST's body frame by frame: the data (in one piece when it came in one) and the trailers,
-/// with the request headers.
-async fn read_posted(req: Request<Incoming>) -> Result<(Bytes, Posted), BoxError> {
+/// Reads a POST's body frame by frame: the data (in one piece when it came in one) up to `keep` bytes,
+/// the whole length and the trailers, with the request headers.
+async fn read_posted(req: Request<Incoming>, keep: usize) -> Result<(Bytes, Posted), BoxError> {
     let headers = req
         .headers()
         .iter()
@@ -243,8 +246,15 @@ async fn read_posted(req: Request<Incoming>) -> Result<(Bytes, Posted), BoxError
         match frame?.into_data() {
             Ok(data) => {
                 posted.body_frames += 1;
-                let so_far = posted.frame_times.last().map_or(0, |(_, n)| *n) + data.len();
-                posted.frame_times.push((std::time::Instant::now(), so_far));
+                let kept_before = posted.body_len.min(keep);
+                posted.body_len += data.len();
+                posted
+                    .frame_times
+                    .push((std::time::Instant::now(), posted.body_len));
+                let data = data.slice(..data.len().min(keep - kept_before));
+                if data.is_empty() {
+                    continue;
+                }
                 match &first {
                     None => first = Some(data),
                     Some(f) => {
@@ -267,10 +277,10 @@ async fn read_posted(req: Request<Incoming>) -> Result<(Bytes, Posted), BoxError
             }
         }
     }
-    let data = if posted.body_frames > 1 {
-        rest.freeze()
-    } else {
+    let data = if rest.is_empty() {
         first.unwrap_or_default()
+    } else {
+        rest.freeze()
     };
     Ok((data, posted))
 }
