@@ -49,8 +49,8 @@ pub async fn cold_start(
         } else {
             let request = workloads::fcgi_request(&hello.event, app)?;
             let spawned = Instant::now();
-            let mut fpm = PhpFpm::start(app, php_fpm).map_err(io("floor php-fpm"))?;
-            let mut client = WireClient::new(fpm.take_connection().map_err(io("floor connect"))?);
+            let fpm = PhpFpm::start(app, php_fpm).map_err(io("floor php-fpm"))?;
+            let mut client = WireClient::new(fpm.connect().map_err(io("floor connect"))?);
             client
                 .execute(&request)
                 .await

@@ -1,6 +1,6 @@
 //! The latency phase: every workload on lambda-fpm, on the null runtime (the Runtime API round trip
-//! alone), on the FastCGI floor and, for buffered ones, on the `fastcgi-client` crate; repetitions
-//! interleaved, rotating who goes first.
+//! alone), on the minimal runtime (both round trips in one process), on the FastCGI floor and, for
+//! buffered ones, on the `fastcgi-client` crate; repetitions interleaved, rotating who goes first.
 
 use std::path::Path;
 use std::time::Instant;
@@ -12,6 +12,7 @@ use crate::procs::{AppSpec, PhpFpm};
 use crate::stats::{Batch, Row};
 use crate::workloads::{Kind, Workload};
 use crate::{io, Result, REPS};
+use lambda_fpm::fastcgi::wire;
 
 /// The environment of the bootstrap that streams.
 pub const STREAM_MODE: &[(&str, &str)] = &[("LAMBDA_FPM_INVOKE_MODE", "response_stream")];
@@ -24,15 +25,17 @@ pub struct Sides {
     pub lambda_stream: Lambda,
     pub fpm: PhpFpm,
     pub fpm_fw: PhpFpm,
-    /// Per workload: its null runtime (none for the first-byte workload, whose answer is one piece
-    /// for a null runtime).
+    /// Per workload: its null runtime and its minimal runtime (none for the first-byte workload,
+    /// whose answer would be one piece).
     pub nulls: Vec<Option<NullRuntime>>,
+    pub minimals: Vec<Option<NullRuntime>>,
 }
 
 #[derive(Clone, Copy)]
 enum Side {
     Lambda,
     Null,
+    Minimal,
     Wire,
     Crate,
 }
@@ -43,6 +46,7 @@ impl Sides {
         framework_app: &AppSpec,
         php_fpm: &Path,
         workloads: &[Workload],
+        requests: &[FcgiRequest],
     ) -> Result<Sides> {
         let mut sides = Sides {
             lambda: Lambda::start(bench_app, php_fpm).await?,
@@ -51,19 +55,31 @@ impl Sides {
             fpm: PhpFpm::start(bench_app, php_fpm).map_err(io("floor php-fpm"))?,
             fpm_fw: PhpFpm::start(framework_app, php_fpm).map_err(io("floor php-fpm"))?,
             nulls: Vec::new(),
+            minimals: Vec::new(),
         };
         // Each null runtime answers with the very bytes lambda-fpm answered its workload with.
-        for w in workloads {
+        for (w, request) in workloads.iter().zip(requests) {
             if w.kind == Kind::FirstByte {
                 sides.nulls.push(None);
+                sides.minimals.push(None);
                 continue;
             }
             let lambda = sides.lambda_for(w);
             lambda.api.enqueue(w.event.clone(), EVENT_DEADLINE);
             let answer = lambda.answer(w.name, ANSWER_TIMEOUT).await?;
             crate::lambda::check_answer(w, &answer)?;
-            let null = NullRuntime::start(answer.outcome.bytes(), w.kind.streamed()).await?;
+            let response = answer.outcome.bytes();
+            let null = NullRuntime::start(response, w.kind.streamed(), None).await?;
             sides.nulls.push(Some(null));
+            let socket = if w.framework {
+                &sides.fpm_fw.socket
+            } else {
+                &sides.fpm.socket
+            };
+            let encoded = wire::encode_request(1, &request.params, &request.stdin);
+            let minimal =
+                NullRuntime::start(response, w.kind.streamed(), Some((socket, &encoded))).await?;
+            sides.minimals.push(Some(minimal));
         }
         Ok(sides)
     }
@@ -89,8 +105,14 @@ impl Sides {
         for rep in 0..REPS {
             for (i, w) in workloads.iter().enumerate() {
                 let plan: &[Side] = match w.kind {
-                    Kind::Buffered => &[Side::Lambda, Side::Null, Side::Wire, Side::Crate],
-                    Kind::Streamed { .. } => &[Side::Lambda, Side::Null, Side::Wire],
+                    Kind::Buffered => &[
+                        Side::Lambda,
+                        Side::Null,
+                        Side::Minimal,
+                        Side::Wire,
+                        Side::Crate,
+                    ],
+                    Kind::Streamed { .. } => &[Side::Lambda, Side::Null, Side::Minimal, Side::Wire],
                     Kind::FirstByte => &[Side::Lambda, Side::Wire],
                 };
                 // Rotate who goes first, so no side always runs right after another.
@@ -132,6 +154,12 @@ impl Sides {
                 if let Some(null) = self.nulls.get_mut(i).and_then(Option::as_mut) {
                     null.batch(w, warmup).await?;
                     row.null.push(null.batch(w, count).await?);
+                }
+            }
+            Side::Minimal => {
+                if let Some(minimal) = self.minimals.get_mut(i).and_then(Option::as_mut) {
+                    minimal.batch(w, warmup).await?;
+                    row.minimal.push(minimal.batch(w, count).await?);
                 }
             }
             Side::Wire => {

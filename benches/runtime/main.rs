@@ -217,7 +217,8 @@ async fn run(options: Options) -> Result<()> {
         };
         requests.push(workloads::fcgi_request(&w.event, app)?);
     }
-    let mut sides = Sides::start(&bench_app, &framework_app, &php_fpm, &workloads).await?;
+    let mut sides =
+        Sides::start(&bench_app, &framework_app, &php_fpm, &workloads, &requests).await?;
     let rows = sides.measure(&workloads, &requests, options.quick).await?;
 
     // ---- 100 MiB streamed ----------------------------------------------------------------------------

@@ -207,7 +207,6 @@ pub struct PhpFpm {
     _tmp: tempfile::TempDir,
     /// Spawn → the socket accepts a connection.
     pub startup: Duration,
-    first: Option<StdUnixStream>,
 }
 
 impl PhpFpm {
@@ -251,10 +250,11 @@ impl PhpFpm {
         let spawned = Instant::now();
         let mut child = cmd.spawn()?;
         // Poll every 100 µs (a blocking loop: nothing else runs meanwhile), so the figure is php-fpm's
-        // own start-up, not the polling interval.
-        let first = loop {
-            if let Ok(stream) = StdUnixStream::connect(&socket) {
-                break stream;
+        // own start-up, not the polling interval. The probe is closed at once: php-fpm's one worker
+        // accepts it and would otherwise wait 5 s for its request, serving no one else.
+        loop {
+            if StdUnixStream::connect(&socket).is_ok() {
+                break;
             }
             if !matches!(child.try_wait(), Ok(None)) || spawned.elapsed() > Duration::from_secs(10)
             {
@@ -267,24 +267,13 @@ impl PhpFpm {
                 )));
             }
             std::thread::sleep(Duration::from_micros(100));
-        };
+        }
         Ok(Self {
             startup: spawned.elapsed(),
             child,
             socket,
             _tmp: tmp,
-            first: Some(first),
         })
-    }
-
-    /// The connection made while waiting for the socket.
-    pub fn take_connection(&mut self) -> std::io::Result<tokio::net::UnixStream> {
-        let stream = match self.first.take() {
-            Some(s) => s,
-            None => StdUnixStream::connect(&self.socket)?,
-        };
-        stream.set_nonblocking(true)?;
-        tokio::net::UnixStream::from_std(stream)
     }
 
     pub fn connect(&self) -> std::io::Result<tokio::net::UnixStream> {

@@ -202,6 +202,7 @@ impl Report {
                 "lambda_fpm": f(r.lambda()),
                 "streamed": r.kind.streamed(),
                 "null_runtime": f(r.null()),
+                "minimal_runtime": f(r.minimal()),
                 "floor": f(r.wire()),
                 "fastcgi_client": f(r.krate()),
             })).collect::<Vec<_>>(),

@@ -108,6 +108,8 @@ pub struct Row {
     pub lambda: Vec<Batch>,
     /// The null runtime: the Runtime API round trip alone.
     pub null: Vec<Batch>,
+    /// The minimal runtime: both round trips in one process, nothing else.
+    pub minimal: Vec<Batch>,
     /// The FastCGI floor: lambda-fpm's encoder, one kept-alive connection.
     pub wire: Vec<Batch>,
     /// The `fastcgi-client` crate (buffered workloads only).
@@ -121,6 +123,7 @@ impl Row {
             kind,
             lambda: Vec::new(),
             null: Vec::new(),
+            minimal: Vec::new(),
             wire: Vec::new(),
             krate: Vec::new(),
         }
@@ -129,9 +132,9 @@ impl Row {
     pub fn last_line(&self) -> String {
         let f = |b: Option<&Batch>| {
             b.map_or("-".to_owned(), |b| {
-                let cpu = b
-                    .cpu_us
-                    .map_or(String::new(), |c| format!(" cpu {c:.0} µs"));
+                let cpu = b.cpu_us.map_or(String::new(), |c| {
+                    format!(" cpu {c:.0} µs {:.1} runs", b.runs.unwrap_or(0.0))
+                });
                 let first = b
                     .first_byte
                     .map_or(String::new(), |t| format!(" first byte {t:.0} µs"));
@@ -139,9 +142,10 @@ impl Row {
             })
         };
         format!(
-            "lambda-fpm {} | null runtime {} | FastCGI floor {}",
+            "lambda-fpm {} | null {} | minimal {} | FastCGI {}",
             f(self.lambda.last()),
             f(self.null.last()),
+            f(self.minimal.last()),
             f(self.wire.last()),
         )
     }
@@ -151,6 +155,9 @@ impl Row {
     }
     pub fn null(&self) -> Figures {
         figures(&self.null)
+    }
+    pub fn minimal(&self) -> Figures {
+        figures(&self.minimal)
     }
     pub fn wire(&self) -> Figures {
         figures(&self.wire)

@@ -25,21 +25,26 @@ impl Report {
              alone: the **null runtime**'s (a process that asks `/next` and posts the very bytes lambda-fpm \
              answered with, in one write, through the same emulator: the Runtime API alone) and the \
              **FastCGI floor**'s (the same request straight to the same php-fpm over one kept-alive \
-             connection: php-fpm alone). p50 in µs, median of 3 interleaved repetitions. CPU: the runtime \
+             connection: php-fpm alone). The **minimal runtime** does both round trips in one process and \
+             nothing else (the null runtime plus the same FastCGI exchange between `/next` and the response): \
+             the same three processes taking turns on the CPU as with lambda-fpm, so it also shows what \
+             sharing one CPU cycle costs beyond the sum. p50 in µs, median of 3 interleaved repetitions. CPU: the runtime \
              process's own CPU time per invocation (`/proc/PID/task/*/schedstat`), which other load on the \
              machine does not inflate; runs: times it was put on the CPU per invocation (wake-ups and \
              preemptions); faults: its minor page faults per invocation.\n\n",
         );
         md.push_str(
             "| workload | lambda-fpm | null runtime | FastCGI floor | floor (sum) | ratio | over the floor | \
-             CPU µs/inv lambda-fpm / null | runs/inv lambda-fpm / null | faults/inv lambda-fpm |\n\
-             |---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n",
+             minimal runtime | over the minimal | CPU µs/inv lambda-fpm / null / minimal | \
+             runs/inv lambda-fpm / null / minimal | faults/inv lambda-fpm |\n\
+             |---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n",
         );
         for row in self.rows.iter().filter(|r| r.kind != Kind::FirstByte) {
-            let (l, n, w) = (row.lambda(), row.null(), row.wire());
+            let (l, n, m, w) = (row.lambda(), row.null(), row.minimal(), row.wire());
             let floor = row.floor_p50();
             md.push_str(&format!(
-                "| {} | **{}** | {} | {} | {} | **{}** | {:+.0} µs | {:.0} / {:.0} | {:.1} / {:.1} | {:.1} |\n",
+                "| {} | **{}** | {} | {} | {} | **{}** | {:+.0} µs | {} | {:+.0} µs | {:.0} / {:.0} / {:.0} | \
+                 {:.1} / {:.1} / {:.1} | {:.1} |\n",
                 row.name,
                 us(l.p50),
                 us(n.p50),
@@ -47,10 +52,14 @@ impl Report {
                 us(floor),
                 ratio(l.p50, floor),
                 l.p50 - floor,
+                us(m.p50),
+                l.p50 - m.p50,
                 l.cpu_us,
                 n.cpu_us,
+                m.cpu_us,
                 l.runs,
                 n.runs,
+                m.runs,
                 l.faults
             ));
         }
@@ -183,6 +192,7 @@ impl Report {
             };
             line(md, "**lambda-fpm**", row.name, row.lambda());
             line(md, "null runtime", "", row.null());
+            line(md, "minimal runtime", "", row.minimal());
             line(md, "floor: FastCGI direct", "", w);
             line(md, "fastcgi-client 0.12", "", row.krate());
         }
