@@ -133,7 +133,11 @@ impl Row {
         let f = |b: Option<&Batch>| {
             b.map_or("-".to_owned(), |b| {
                 let cpu = b.cpu_us.map_or(String::new(), |c| {
-                    format!(" cpu {c:.0} µs {:.1} runs", b.runs.unwrap_or(0.0))
+                    format!(
+                        " cpu {c:.0} µs {:.1} runs {:.0} faults",
+                        b.runs.unwrap_or(0.0),
+                        b.faults.unwrap_or(0.0)
+                    )
                 });
                 let first = b
                     .first_byte
