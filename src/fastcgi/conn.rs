@@ -12,7 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 
 use super::request::{Request, REQUEST_ID};
-use super::wire::{EndRequest, Piece, RecordHeader, RecordType, HEADER_LEN};
+use super::wire::{EndRequest, Piece, RecordHeader, RecordType, HEADER_LEN, MAX_CONTENT};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FcgiError {
@@ -213,19 +213,26 @@ impl Connection {
                 return Err(FcgiError::Protocol("unknown version"));
             }
             self.fill(HEADER_LEN + header.body_len()).await?;
-            self.buf.advance(HEADER_LEN);
-            let content = self.buf.split_to(header.content_length as usize);
-            self.buf.advance(header.padding_length as usize);
-            if header.request_id != REQUEST_ID {
-                continue;
-            }
+            // Copied out rather than split off: a split would share the connection's buffer with
+            // the piece, so the next read would need a new buffer (an allocation, and fresh pages,
+            // per piece). `out` is sized for all that is buffered at once.
+            let content = &self.buf[HEADER_LEN..HEADER_LEN + header.content_length as usize];
+            let ours = header.request_id == REQUEST_ID;
             match header.kind {
-                Some(RecordType::Stdout) if out.is_empty() => out = content,
-                Some(RecordType::Stdout) => out.extend_from_slice(&content),
-                Some(RecordType::Stderr) => on_stderr(&content),
-                Some(RecordType::EndRequest) => return Ok((out, true)),
+                Some(RecordType::Stdout) if ours => {
+                    if out.is_empty() {
+                        out.reserve(self.buf.len().min(STREAM_CHUNK + HEADER_LEN + MAX_CONTENT));
+                    }
+                    out.extend_from_slice(content);
+                }
+                Some(RecordType::Stderr) if ours => on_stderr(content),
+                Some(RecordType::EndRequest) if ours => {
+                    self.buf.advance(HEADER_LEN + header.body_len());
+                    return Ok((out, true));
+                }
                 _ => {}
             }
+            self.buf.advance(HEADER_LEN + header.body_len());
         }
     }
 
