@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::procs::{AppSpec, Bootstrap};
+use crate::procs::{AppSpec, Bootstrap, TaskRoot};
 use crate::stats::Batch;
 use crate::support::{body_bytes, Invocation, Outcome, RuntimeApi};
 use crate::usage::Usage;
@@ -28,11 +28,12 @@ impl Lambda {
         Self::start_with(app, php_fpm, &[]).await
     }
 
-    /// With more environment (`LAMBDA_FPM_INVOKE_MODE=response_stream`).
+    /// With more environment (`LAMBDA_FPM_INVOKE_MODE=response_stream`). The task root is read-only,
+    /// as on Lambda, where the machine allows it ([`crate::procs::read_only_possible`]).
     pub async fn start_with(app: &AppSpec, php_fpm: &Path, env: &[(&str, &str)]) -> Result<Self> {
         let api = RuntimeApi::start().await;
-        let process =
-            Bootstrap::start(app, &api.address(), php_fpm, env).map_err(io("bootstrap"))?;
+        let process = Bootstrap::start(app, &api.address(), php_fpm, env, TaskRoot::ReadOnly)
+            .map_err(io("bootstrap"))?;
         Ok(Self { api, process })
     }
 

@@ -131,16 +131,56 @@ pub struct Bootstrap {
     seen: Vec<u32>,
 }
 
+/// How [`Bootstrap::start`] mounts the task root.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum TaskRoot {
+    /// As it is in the repo (writable).
+    AsIs,
+    /// Read-only, as Lambda's `/var/task` is, when [`read_only_possible`] (else as it is).
+    ReadOnly,
+}
+
+/// The shell line that bind-mounts `$LAMBDA_TASK_ROOT` read-only in the bootstrap's own mount namespace
+/// (`unshare -m`), then becomes the bootstrap (same pid).
+const READ_ONLY_ROOT: &str = r#"mount --bind "$LAMBDA_TASK_ROOT" "$LAMBDA_TASK_ROOT" && mount -o remount,bind,ro "$LAMBDA_TASK_ROOT" && exec "$0""#;
+
+/// Whether this machine lets the benchmark give the bootstrap a read-only task root (root, and
+/// `unshare` with mount namespaces): checked once on an empty directory.
+pub fn read_only_possible() -> bool {
+    static POSSIBLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *POSSIBLE.get_or_init(|| {
+        let Ok(dir) = tempfile::tempdir() else {
+            return false;
+        };
+        nix::unistd::geteuid().is_root()
+            && Command::new("unshare")
+                .args(["-m", "sh", "-c", READ_ONLY_ROOT, "true"])
+                .env("LAMBDA_TASK_ROOT", dir.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+    })
+}
+
 impl Bootstrap {
     pub fn start(
         app: &AppSpec,
         runtime_api: &str,
         php_fpm: &Path,
         extra: &[(&str, &str)],
+        root: TaskRoot,
     ) -> std::io::Result<Self> {
         let tmp = tempfile::Builder::new().prefix("lfpm-bench-").tempdir()?;
         let log = File::create(tmp.path().join("bootstrap.log"))?;
-        let mut cmd = Command::new(bootstrap_bin());
+        let mut cmd = if root == TaskRoot::ReadOnly && read_only_possible() {
+            let mut cmd = Command::new("unshare");
+            cmd.args(["-m", "sh", "-c", READ_ONLY_ROOT])
+                .arg(bootstrap_bin());
+            cmd
+        } else {
+            Command::new(bootstrap_bin())
+        };
         cmd.env_clear()
             .envs(lambda_env(app, tmp.path()))
             .env("AWS_LAMBDA_RUNTIME_API", runtime_api)

@@ -88,8 +88,14 @@ impl Report {
             .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
             .unwrap_or_default();
         format!(
-            "nproc {cpus}, {model}, Linux {kernel}; {php}; load average at the end {load}; pinned to CPU {}",
-            self.cpu.map_or("none".into(), |c| c.to_string())
+            "nproc {cpus}, {model}, Linux {kernel}; {php}; load average at the end {load}; pinned to CPU {}; \
+             task root {}",
+            self.cpu.map_or("none".into(), |c| c.to_string()),
+            if crate::procs::read_only_possible() {
+                "read-only (a bind mount in the bootstrap's own mount namespace, as Lambda's /var/task)"
+            } else {
+                "writable (read-only needs root and unshare): the router's cache is off"
+            }
         )
     }
 
