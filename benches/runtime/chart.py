@@ -47,8 +47,9 @@ def main(src, dst):
     ax.set_title("lambda-fpm vs the floor = Runtime API alone + FastCGI alone (one CPU); labels: lambda-fpm p50 / floor")
     ax.legend(fontsize=8, loc="upper left")
     ax.grid(axis="y", which="both", alpha=0.3)
-    fig.text(0.99, 0.01, data.get("machine", ""), ha="right", fontsize=6, color="#666666")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fig.text(0.99, 0.005, "\n".join(textwrap.wrap(data.get("machine", ""), 190)), ha="right", fontsize=6,
+             color="#666666")
     fig.savefig(dst)
 
 
