@@ -18,7 +18,7 @@ use lambda_fpm::lambda::runtime_api::{Endpoint, RuntimeApi};
 use lambda_fpm::lambda::{lifecycle, runtime};
 use lambda_fpm::logging;
 use lambda_fpm::php_fpm::{Backend, Supervisor};
-use lambda_fpm::router::{htaccess, script_name, Router, Script};
+use lambda_fpm::router::{htaccess, script_name, RouteCache, Router, Script};
 use lambda_fpm::static_files::StaticConfig;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, Signal, SignalKind};
@@ -140,6 +140,7 @@ fn build_router(config: &Config, setup: &Setup) -> Router {
         deny.extend(denied);
     }
     Router {
+        cache: RouteCache::for_root(&setup.document_root),
         document_root: setup.document_root.clone(),
         front_controller,
         index_files: config.index_files.clone(),

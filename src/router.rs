@@ -10,7 +10,9 @@
 //! that lead outside the root. Only real `.php` files run, so `/image.jpg/x.php` is the front controller's.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTROLS};
 
@@ -45,6 +47,62 @@ pub struct Router {
     pub index_files: Vec<String>,
     /// Normalized path prefixes, like `/data`, matched at segment boundaries.
     pub deny: Vec<String>,
+    /// What paths resolved to, when nothing under the document root can change.
+    pub cache: RouteCache,
+}
+
+/// Routes already resolved, kept when the document root is on a read-only mount (Lambda's task
+/// root): a path then resolves the same way every time, so the file-system checks (a `statx` per
+/// request, a `realpath` per script) are done once per path instead of once per request. Bounded:
+/// when full it starts over, so a scanner's random paths cannot grow it.
+#[derive(Debug, Default)]
+pub struct RouteCache(Option<Mutex<HashMap<String, Route>>>);
+
+/// Paths a [`RouteCache`] holds at most.
+const ROUTE_CACHE_PATHS: usize = 4096;
+
+impl RouteCache {
+    /// Enabled when `document_root` is on a read-only mount.
+    pub fn for_root(document_root: &Path) -> Self {
+        use nix::sys::statvfs::{statvfs, FsFlags};
+        let read_only =
+            statvfs(document_root).is_ok_and(|s| s.flags().contains(FsFlags::ST_RDONLY));
+        if read_only {
+            Self::enabled()
+        } else {
+            Self::default()
+        }
+    }
+
+    pub fn enabled() -> Self {
+        Self(Some(Mutex::new(HashMap::new())))
+    }
+
+    fn get(&self, key: &str) -> Option<Route> {
+        let map = self.0.as_ref()?.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(key).cloned()
+    }
+
+    fn put(&self, key: String, route: &Route) {
+        let Some(map) = &self.0 else {
+            return;
+        };
+        let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= ROUTE_CACHE_PATHS {
+            map.clear();
+        }
+        map.insert(key, route.clone());
+    }
+}
+
+impl Clone for RouteCache {
+    /// A clone starts empty (as enabled as the original).
+    fn clone(&self) -> Self {
+        match self.0 {
+            Some(_) => Self::enabled(),
+            None => Self::default(),
+        }
+    }
 }
 
 /// Extensions of files that hold source or backups: never sent, never run.
@@ -130,7 +188,22 @@ impl Router {
         if let Some(why) = self.refused(&path.segments) {
             return Route::Denied(why);
         }
-        self.resolve(&path, query)
+        if self.cache.0.is_none() {
+            return self.resolve(&path, query);
+        }
+        let mut key = path.segments.join("/");
+        if path.trailing_slash {
+            key.push('/');
+        }
+        if let Some(route) = self.cache.get(&key) {
+            return route;
+        }
+        let route = self.resolve(&path, query);
+        // A redirect carries the query string: not the same for every request to the path.
+        if !matches!(route, Route::Redirect(_)) {
+            self.cache.put(key, &route);
+        }
+        route
     }
 
     /// Why a path with these segments is never served: a dot-segment (but `/.well-known/`) or a deny

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::floor::{FloorClient, WireClient};
 use crate::lambda::{check_response, Lambda, EVENT_DEADLINE};
-use crate::procs::{AppSpec, Bootstrap, PhpFpm};
+use crate::procs::{AppSpec, Bootstrap, PhpFpm, TaskRoot};
 use crate::stats::{Cold, FrameworkCold, Restore};
 use crate::support::RuntimeApi;
 use crate::workloads::{self, Workload};
@@ -18,7 +18,9 @@ async fn spawn_with(app: &AppSpec, php_fpm: &Path, events: &[&Workload]) -> Resu
     for w in events {
         api.enqueue(w.event.clone(), EVENT_DEADLINE);
     }
-    let process = Bootstrap::start(app, &api.address(), php_fpm, &[]).map_err(io("bootstrap"))?;
+    // The task root as it is: mounting it read-only would add the mount's own time to the start-up.
+    let process = Bootstrap::start(app, &api.address(), php_fpm, &[], TaskRoot::AsIs)
+        .map_err(io("bootstrap"))?;
     Ok(Lambda { api, process })
 }
 
@@ -49,8 +51,8 @@ pub async fn cold_start(
         } else {
             let request = workloads::fcgi_request(&hello.event, app)?;
             let spawned = Instant::now();
-            let mut fpm = PhpFpm::start(app, php_fpm).map_err(io("floor php-fpm"))?;
-            let mut client = WireClient::new(fpm.take_connection().map_err(io("floor connect"))?);
+            let fpm = PhpFpm::start(app, php_fpm).map_err(io("floor php-fpm"))?;
+            let mut client = WireClient::new(fpm.connect().map_err(io("floor connect"))?);
             client
                 .execute(&request)
                 .await

@@ -3,6 +3,7 @@
 //! `fastcgi-client` crate (0.12), which lambda-fpm replaced.
 
 use std::io;
+use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
 use lambda_fpm::fastcgi::wire::{self, RecordHeader, RecordType, HEADER_LEN};
@@ -21,12 +22,27 @@ pub struct FcgiRequest {
 pub trait FloorClient {
     /// Sends the request; returns php-fpm's stdout.
     async fn execute(&mut self, request: &FcgiRequest) -> io::Result<Vec<u8>>;
+
+    /// For the last request: from writing it to the first STDOUT record that held body bytes (after
+    /// the CGI head), when the client measures it.
+    fn first_body(&self) -> Option<Duration> {
+        None
+    }
 }
 
 /// A minimal client: one buffered write per request, records read into one reusable buffer.
 pub struct WireClient {
     stream: UnixStream,
     buf: BytesMut,
+    first_body: Option<Duration>,
+}
+
+/// What [`WireClient::run`] read.
+pub struct Run {
+    /// The first `keep` bytes of stdout.
+    pub stdout: Vec<u8>,
+    /// All of stdout's length.
+    pub len: usize,
 }
 
 impl WireClient {
@@ -34,6 +50,46 @@ impl WireClient {
         Self {
             stream,
             buf: BytesMut::with_capacity(64 * 1024),
+            first_body: None,
+        }
+    }
+
+    /// Sends the request and reads the answer, keeping the first `keep` bytes of stdout and counting
+    /// the rest.
+    pub async fn run(&mut self, request: &FcgiRequest, keep: usize) -> io::Result<Run> {
+        let start = Instant::now();
+        self.first_body = None;
+        let encoded = wire::encode_request(1, &request.params, &request.stdin);
+        self.stream.write_all(&encoded).await?;
+        let mut run = Run {
+            stdout: Vec::new(),
+            len: 0,
+        };
+        loop {
+            self.fill(HEADER_LEN).await?;
+            let header_bytes: [u8; HEADER_LEN] = self.buf[..HEADER_LEN]
+                .try_into()
+                .map_err(|_| io::Error::other("short header"))?;
+            let header = RecordHeader::parse(&header_bytes);
+            self.fill(HEADER_LEN + header.body_len()).await?;
+            let content = &self.buf[HEADER_LEN..HEADER_LEN + header.content_length as usize];
+            match header.kind {
+                Some(RecordType::Stdout) => {
+                    run.len += content.len();
+                    let room = keep.saturating_sub(run.stdout.len());
+                    run.stdout
+                        .extend_from_slice(&content[..content.len().min(room)]);
+                    if self.first_body.is_none() && has_body(&run.stdout) {
+                        self.first_body = Some(start.elapsed());
+                    }
+                }
+                Some(RecordType::EndRequest) => {
+                    self.buf.advance(HEADER_LEN + header.body_len());
+                    return Ok(run);
+                }
+                _ => {}
+            }
+            self.buf.advance(HEADER_LEN + header.body_len());
         }
     }
 
@@ -50,28 +106,22 @@ impl WireClient {
 
 impl FloorClient for WireClient {
     async fn execute(&mut self, request: &FcgiRequest) -> io::Result<Vec<u8>> {
-        let encoded = wire::encode_request(1, &request.params, &request.stdin);
-        self.stream.write_all(&encoded).await?;
-        let mut stdout = Vec::new();
-        loop {
-            self.fill(HEADER_LEN).await?;
-            let header_bytes: [u8; HEADER_LEN] = self.buf[..HEADER_LEN]
-                .try_into()
-                .map_err(|_| io::Error::other("short header"))?;
-            let header = RecordHeader::parse(&header_bytes);
-            self.fill(HEADER_LEN + header.body_len()).await?;
-            let content = &self.buf[HEADER_LEN..HEADER_LEN + header.content_length as usize];
-            match header.kind {
-                Some(RecordType::Stdout) => stdout.extend_from_slice(content),
-                Some(RecordType::EndRequest) => {
-                    self.buf.advance(HEADER_LEN + header.body_len());
-                    return Ok(stdout);
-                }
-                _ => {}
-            }
-            self.buf.advance(HEADER_LEN + header.body_len());
-        }
+        Ok(self.run(request, usize::MAX).await?.stdout)
     }
+
+    fn first_body(&self) -> Option<Duration> {
+        self.first_body
+    }
+}
+
+/// Whether CGI output holds its head's end and at least one body byte after it (the head is at most a
+/// few KiB: only the start is searched).
+fn has_body(stdout: &[u8]) -> bool {
+    let start = &stdout[..stdout.len().min(16 * 1024)];
+    start
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .is_some_and(|end| stdout.len() > end + 4)
 }
 
 /// The `fastcgi-client` crate in keep-alive mode, used the way its README shows.

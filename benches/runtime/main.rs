@@ -9,8 +9,9 @@
 //! profiling, e.g. `perf record -e cpu-clock -g -- target/release/deps/runtime-* --only text`).
 //!
 //! The release bootstrap runs in Lambda mode against the suites' Runtime API emulator, a real HTTP server
-//! ([`lambda`]); the floor is the same FastCGI requests sent straight to php-fpm started the same way
-//! ([`floor`]). The benchmark re-executes itself under `taskset -c CPU` (the least busy CPU, or `--cpu N`),
+//! ([`lambda`]). The floor has two parts, each measured alone: the Runtime API round trip of a runtime
+//! that does nothing else ([`null`]), and the same FastCGI requests sent straight to php-fpm started the
+//! same way ([`floor`]). The benchmark re-executes itself under `taskset -c CPU` (the least busy CPU, or `--cpu N`),
 //! so the emulator, the bootstrap and php-fpm share one CPU. Each figure is the median of 3 interleaved repetitions.
 
 #[path = "../../tests/support/mod.rs"]
@@ -19,22 +20,25 @@ mod support;
 mod cold;
 mod floor;
 mod lambda;
+mod latency;
+mod memory;
+mod null;
 mod procs;
 mod report;
 mod stats;
+mod streaming;
 mod throughput;
+mod usage;
 mod workloads;
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use cold::{cold_start, framework_cold_start};
-use floor::{CrateClient, FcgiRequest, FloorClient, WireClient};
-use lambda::Lambda;
-use procs::{AppSpec, PhpFpm};
+use latency::Sides;
+use procs::AppSpec;
 use report::Report;
-use stats::{Batch, Cold, FrameworkCold, Memory, Restore, Row};
-use workloads::Workload;
+use stats::{Cold, FrameworkCold, Restore};
 
 const REPS: usize = 3;
 
@@ -48,6 +52,9 @@ pub struct Options {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == null::ARG) {
+        return null::child_main(&args[1..]);
+    }
     let quick = args.iter().any(|a| a == "--quick");
     let cpu_arg = args
         .iter()
@@ -207,11 +214,7 @@ async fn run(options: Options) -> Result<()> {
     let restore = Restore::median(&restores);
     println!("SnapStart restore: {restore:?}");
 
-    // ---- latency: lambda-fpm and both floors, interleaved -----------------------------------------
-    let mut lambda = Lambda::start(&bench_app, &php_fpm).await?;
-    let mut lambda_fw = Lambda::start(&framework_app, &php_fpm).await?;
-    let fpm = PhpFpm::start(&bench_app, &php_fpm).map_err(io("floor php-fpm"))?;
-    let fpm_fw = PhpFpm::start(&framework_app, &php_fpm).map_err(io("floor php-fpm"))?;
+    // ---- latency: lambda-fpm, the null runtime and the floors, interleaved ------------------------
     let mut requests = Vec::new();
     for w in &workloads {
         let app = if w.framework {
@@ -221,56 +224,38 @@ async fn run(options: Options) -> Result<()> {
         };
         requests.push(workloads::fcgi_request(&w.event, app)?);
     }
-    let mut rows: Vec<Row> = workloads.iter().map(|w| Row::new(w.name)).collect();
-    for rep in 0..REPS {
-        for (i, w) in workloads.iter().enumerate() {
-            let count = if options.quick { w.count.1 } else { w.count.0 };
-            let warmup = (count / 10).clamp(20, 500);
-            let (lambda, fpm) = if w.framework {
-                (&mut lambda_fw, &fpm_fw)
-            } else {
-                (&mut lambda, &fpm)
-            };
-            // Rotate who goes first, so no side always runs right after another.
-            for k in 0..3 {
-                match (rep + k) % 3 {
-                    0 => {
-                        lambda.batch(w, warmup, false).await?;
-                        rows[i].lambda.push(lambda.batch(w, count, true).await?);
-                    }
-                    1 => {
-                        let mut client =
-                            WireClient::new(fpm.connect().map_err(io("floor connect"))?);
-                        floor_batch(w, &requests[i], warmup, &mut client).await?;
-                        rows[i]
-                            .wire
-                            .push(floor_batch(w, &requests[i], count, &mut client).await?);
-                    }
-                    _ => {
-                        let mut client =
-                            CrateClient::new(fpm.connect().map_err(io("floor connect"))?);
-                        floor_batch(w, &requests[i], warmup, &mut client).await?;
-                        rows[i]
-                            .krate
-                            .push(floor_batch(w, &requests[i], count, &mut client).await?);
-                    }
-                }
-            }
-            println!(
-                "rep {}/{REPS} {:<28} {}",
-                rep + 1,
-                w.name,
-                rows[i].last_line()
-            );
-        }
-    }
-    drop((lambda, lambda_fw, fpm, fpm_fw));
+    let mut sides =
+        Sides::start(&bench_app, &framework_app, &php_fpm, &workloads, &requests).await?;
+    let rows = sides.measure(&workloads, &requests, options.quick).await?;
+
+    // ---- 100 MiB streamed ----------------------------------------------------------------------------
+    let large = workloads::large_stream();
+    let streamed = if options
+        .only
+        .as_ref()
+        .is_none_or(|o| large.name.contains(o.as_str()))
+    {
+        let request = workloads::fcgi_request(&large.event, &bench_app)?;
+        let runs = if options.quick {
+            large.count.1
+        } else {
+            large.count.0
+        };
+        let t = streaming::throughput(&mut sides.lambda_stream, &sides.fpm, &large, &request, runs)
+            .await?;
+        println!("{}: {t:?}", large.name);
+        Some(t)
+    } else {
+        None
+    };
+    drop(sides);
 
     // ---- memory: each side alone, after the same requests ------------------------------------------
     if options.only.is_some() {
         return Ok(());
     }
-    let memory = measure_memory(&bench_app, &php_fpm, &workloads, &requests, options.quick).await?;
+    let memory =
+        memory::measure(&bench_app, &php_fpm, &workloads, &requests, options.quick).await?;
     let throughput = throughput::measure(&bench_app, &php_fpm, options.quick, REPS).await?;
 
     let report = Report {
@@ -278,6 +263,7 @@ async fn run(options: Options) -> Result<()> {
         cpu: options.cpu,
         framework: framework_name,
         rows,
+        streamed,
         cold,
         framework_cold,
         restore,
@@ -311,121 +297,4 @@ async fn run(options: Options) -> Result<()> {
         }
     }
     Ok(())
-}
-
-async fn floor_batch<C: FloorClient>(
-    w: &Workload,
-    request: &FcgiRequest,
-    count: usize,
-    client: &mut C,
-) -> Result<Batch> {
-    let start = Instant::now();
-    let mut latencies = Vec::with_capacity(count);
-    for i in 0..count {
-        let t0 = Instant::now();
-        let stdout = client.execute(request).await.map_err(io(w.name))?;
-        latencies.push(t0.elapsed());
-        if i == 0 {
-            let (status, body_len) = floor::status_and_body_len(&stdout);
-            let body = &stdout[stdout.len() - body_len..];
-            if status != 200 || !w.check.ok(body) {
-                return Err(format!(
-                    "{}: the floor got status {status} and an unexpected body: {}",
-                    w.name,
-                    String::from_utf8_lossy(&stdout[..stdout.len().min(400)])
-                ));
-            }
-        }
-    }
-    Ok(Batch::new(latencies, start.elapsed(), true))
-}
-
-async fn measure_memory(
-    app: &AppSpec,
-    php_fpm: &std::path::Path,
-    workloads: &[Workload],
-    requests: &[FcgiRequest],
-    quick: bool,
-) -> Result<Memory> {
-    // The same mix on both sides: every bench-app workload a few times, then hello world.
-    let plan: Vec<(usize, usize)> = workloads
-        .iter()
-        .enumerate()
-        .filter(|(_, w)| !w.framework)
-        .map(|(i, w)| (i, if w.count.0 > 5_000 { 1_000 } else { 100 }))
-        .chain(std::iter::once((0, 1_000)))
-        .collect();
-    let mut memory = Memory::default();
-
-    let mut lambda = Lambda::start(app, php_fpm).await?;
-    // First the small workloads only: the bootstrap's steady state before any large body.
-    for (i, n) in plan.iter().filter(|(i, _)| workloads[*i].count.0 > 5_000) {
-        lambda.batch(&workloads[*i], *n, false).await?;
-    }
-    memory.bootstrap_small =
-        procs::memory(lambda.process.pid()).ok_or("no smaps_rollup for the bootstrap")?;
-    for (i, n) in &plan {
-        lambda.batch(&workloads[*i], *n, false).await?;
-    }
-    let tree = lambda.process.tree();
-    memory.bootstrap =
-        procs::memory(lambda.process.pid()).ok_or("no smaps_rollup for the bootstrap")?;
-    if std::env::var_os("LAMBDA_FPM_BENCH_VERBOSE").is_some() {
-        let smaps = std::fs::read_to_string(format!("/proc/{}/smaps", lambda.process.pid()))
-            .unwrap_or_default();
-        let mut name = String::new();
-        for line in smaps.lines() {
-            if line
-                .split_whitespace()
-                .next()
-                .is_some_and(|f| f.contains('-') && !f.ends_with(':'))
-            {
-                name = line
-                    .split_whitespace()
-                    .nth(5)
-                    .unwrap_or("[anon]")
-                    .to_owned();
-            } else if let Some(rss) = line.strip_prefix("Rss:") {
-                let kb: u64 = rss
-                    .trim()
-                    .trim_end_matches(" kB")
-                    .trim()
-                    .parse()
-                    .unwrap_or(0);
-                if kb >= 256 {
-                    println!("bootstrap mapping {name}: {kb} kB");
-                }
-            }
-        }
-    }
-    memory.tree = procs::memory_sum(&tree);
-    memory.tree_len = tree.len();
-    if !quick {
-        const GROWTH_INVOCATIONS: usize = 100_000;
-        let before = memory.bootstrap.0;
-        let tree_before = memory.tree.0;
-        for _ in 0..GROWTH_INVOCATIONS / 10_000 {
-            lambda.batch(&workloads[0], 10_000, false).await?;
-        }
-        let after = procs::memory(lambda.process.pid()).map_or(0, |m| m.0);
-        let tree_after = procs::memory_sum(&lambda.process.tree()).0;
-        memory.growth = Some((
-            GROWTH_INVOCATIONS,
-            after as i64 - before as i64,
-            tree_after as i64 - tree_before as i64,
-        ));
-    }
-    drop(lambda);
-
-    let fpm = PhpFpm::start(app, php_fpm).map_err(io("floor php-fpm"))?;
-    let mut client = WireClient::new(fpm.connect().map_err(io("floor connect"))?);
-    for (i, n) in &plan {
-        for _ in 0..*n {
-            client.execute(&requests[*i]).await.map_err(io("floor"))?;
-        }
-    }
-    let tree = fpm.tree();
-    memory.floor_tree = procs::memory_sum(&tree);
-    memory.floor_tree_len = tree.len();
-    Ok(memory)
 }

@@ -1,6 +1,6 @@
 //! The processes the benchmark runs: the release bootstrap (Lambda mode) and, for the floor, php-fpm on
-//! its own with exactly the settings the bootstrap gives it. Both are stopped by pid on drop. Memory is
-//! read from /proc/PID/smaps_rollup.
+//! its own with exactly the settings the bootstrap gives it. Both are stopped by pid on drop. What they
+//! use is read in [`crate::usage`].
 
 use std::fs::File;
 use std::os::unix::net::UnixStream as StdUnixStream;
@@ -131,16 +131,56 @@ pub struct Bootstrap {
     seen: Vec<u32>,
 }
 
+/// How [`Bootstrap::start`] mounts the task root.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum TaskRoot {
+    /// As it is in the repo (writable).
+    AsIs,
+    /// Read-only, as Lambda's `/var/task` is, when [`read_only_possible`] (else as it is).
+    ReadOnly,
+}
+
+/// The shell line that bind-mounts `$LAMBDA_TASK_ROOT` read-only in the bootstrap's own mount namespace
+/// (`unshare -m`), then becomes the bootstrap (same pid).
+const READ_ONLY_ROOT: &str = r#"mount --bind "$LAMBDA_TASK_ROOT" "$LAMBDA_TASK_ROOT" && mount -o remount,bind,ro "$LAMBDA_TASK_ROOT" && exec "$0""#;
+
+/// Whether this machine lets the benchmark give the bootstrap a read-only task root (root, and
+/// `unshare` with mount namespaces): checked once on an empty directory.
+pub fn read_only_possible() -> bool {
+    static POSSIBLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *POSSIBLE.get_or_init(|| {
+        let Ok(dir) = tempfile::tempdir() else {
+            return false;
+        };
+        nix::unistd::geteuid().is_root()
+            && Command::new("unshare")
+                .args(["-m", "sh", "-c", READ_ONLY_ROOT, "true"])
+                .env("LAMBDA_TASK_ROOT", dir.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+    })
+}
+
 impl Bootstrap {
     pub fn start(
         app: &AppSpec,
         runtime_api: &str,
         php_fpm: &Path,
         extra: &[(&str, &str)],
+        root: TaskRoot,
     ) -> std::io::Result<Self> {
         let tmp = tempfile::Builder::new().prefix("lfpm-bench-").tempdir()?;
         let log = File::create(tmp.path().join("bootstrap.log"))?;
-        let mut cmd = Command::new(bootstrap_bin());
+        let mut cmd = if root == TaskRoot::ReadOnly && read_only_possible() {
+            let mut cmd = Command::new("unshare");
+            cmd.args(["-m", "sh", "-c", READ_ONLY_ROOT])
+                .arg(bootstrap_bin());
+            cmd
+        } else {
+            Command::new(bootstrap_bin())
+        };
         cmd.env_clear()
             .envs(lambda_env(app, tmp.path()))
             .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
@@ -210,7 +250,6 @@ pub struct PhpFpm {
     _tmp: tempfile::TempDir,
     /// Spawn → the socket accepts a connection.
     pub startup: Duration,
-    first: Option<StdUnixStream>,
 }
 
 impl PhpFpm {
@@ -254,10 +293,11 @@ impl PhpFpm {
         let spawned = Instant::now();
         let mut child = cmd.spawn()?;
         // Poll every 100 µs (a blocking loop: nothing else runs meanwhile), so the figure is php-fpm's
-        // own start-up, not the polling interval.
-        let first = loop {
-            if let Ok(stream) = StdUnixStream::connect(&socket) {
-                break stream;
+        // own start-up, not the polling interval. The probe is closed at once: php-fpm's one worker
+        // accepts it and would otherwise wait 5 s for its request, serving no one else.
+        loop {
+            if StdUnixStream::connect(&socket).is_ok() {
+                break;
             }
             if !matches!(child.try_wait(), Ok(None)) || spawned.elapsed() > Duration::from_secs(10)
             {
@@ -270,24 +310,13 @@ impl PhpFpm {
                 )));
             }
             std::thread::sleep(Duration::from_micros(100));
-        };
+        }
         Ok(Self {
             startup: spawned.elapsed(),
             child,
             socket,
             _tmp: tmp,
-            first: Some(first),
         })
-    }
-
-    /// The connection made while waiting for the socket.
-    pub fn take_connection(&mut self) -> std::io::Result<tokio::net::UnixStream> {
-        let stream = match self.first.take() {
-            Some(s) => s,
-            None => StdUnixStream::connect(&self.socket)?,
-        };
-        stream.set_nonblocking(true)?;
-        tokio::net::UnixStream::from_std(stream)
     }
 
     pub fn connect(&self) -> std::io::Result<tokio::net::UnixStream> {
@@ -350,39 +379,4 @@ pub fn process_tree(root: u32) -> Vec<u32> {
         i += 1;
     }
     tree
-}
-
-/// (RSS, PSS) in KiB from smaps_rollup.
-pub fn memory(pid: u32) -> Option<(u64, u64)> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
-    let field = |name: &str| {
-        text.lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<u64>().ok())
-    };
-    Some((field("Rss:")?, field("Pss:")?))
-}
-
-pub fn memory_sum(pids: &[u32]) -> (u64, u64) {
-    pids.iter()
-        .filter_map(|p| memory(*p))
-        .fold((0, 0), |(r, p), (r2, p2)| (r + r2, p + p2))
-}
-
-/// CPU time (user + system) `pid` has used so far, all threads, from /proc/PID/task/*/schedstat.
-pub fn cpu_time(pid: u32) -> Duration {
-    let mut total = 0u64;
-    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
-        for task in tasks.flatten() {
-            if let Ok(stat) = std::fs::read_to_string(task.path().join("schedstat")) {
-                total += stat
-                    .split_whitespace()
-                    .next()
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .unwrap_or(0);
-            }
-        }
-    }
-    Duration::from_nanos(total)
 }

@@ -5,14 +5,19 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::stats::{Cold, Figures, FrameworkCold, Memory, Restore, Row};
+use crate::stats::{Cold, Figures, FrameworkCold, Memory, Restore, Row, StreamRate};
 use crate::throughput::Throughput;
+
+mod tables;
+mod targets;
 
 pub struct Report {
     pub quick: bool,
     pub cpu: Option<usize>,
     pub framework: String,
     pub rows: Vec<Row>,
+    /// The 100 MiB stream (None when `--only` left it out).
+    pub streamed: Option<StreamRate>,
     pub cold: Cold,
     pub framework_cold: FrameworkCold,
     pub restore: Restore,
@@ -86,8 +91,14 @@ impl Report {
             .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
             .unwrap_or_default();
         format!(
-            "nproc {cpus}, {model}, Linux {kernel}; {php}; load average at the end {load}; pinned to CPU {}",
-            self.cpu.map_or("none".into(), |c| c.to_string())
+            "nproc {cpus}, {model}, Linux {kernel}; {php}; load average at the end {load}; pinned to CPU {}; \
+             task root {}",
+            self.cpu.map_or("none".into(), |c| c.to_string()),
+            if crate::procs::read_only_possible() {
+                "read-only (a bind mount in the bootstrap's own mount namespace, as Lambda's /var/task)"
+            } else {
+                "writable (read-only needs root and unshare): the router's cache is off"
+            }
         )
     }
 
@@ -104,48 +115,7 @@ impl Report {
             self.elapsed.as_secs_f64(),
             self.machine()
         ));
-        md.push_str("### Latency per invocation\n\n");
-        md.push_str(
-            "Time from handing out `/next` to having read the whole `/response` (lambda-fpm), or from writing the \
-             FastCGI request to reading END_REQUEST (floor); µs, median of 3 interleaved repetitions; the ratio \
-             to the floor (lambda-fpm's own encoder on one kept-alive connection) in parentheses. \
-             Invocations/s: back to back, one at a time. Bootstrap CPU: the bootstrap's own CPU time per \
-             invocation (/proc/PID/task/*/schedstat), which other load on the machine does not inflate.\n\n",
-        );
-        md.push_str("| workload | client | n | p50 µs | p90 µs | p99 µs | invocations/s | bootstrap CPU µs/inv |\n|---|---|--:|--:|--:|--:|--:|--:|\n");
-        for row in &self.rows {
-            let (l, w, k) = (row.lambda(), row.wire(), row.krate());
-            let cell = |v: f64, f: f64| format!("{} ({})", us(v), ratio(v, f));
-            md.push_str(&format!(
-                "| {} | **lambda-fpm** | {} | {} (+{:.0}) | {} | {} | {:.0} ({}) | {:.0} |\n",
-                row.name,
-                l.count,
-                cell(l.p50, w.p50),
-                l.p50 - w.p50,
-                cell(l.p90, w.p90),
-                cell(l.p99, w.p99),
-                l.per_second,
-                ratio(l.per_second, w.per_second),
-                l.cpu_us
-            ));
-            md.push_str(&format!(
-                "| | floor: FastCGI direct | {} | {} | {} | {} | {:.0} | |\n",
-                w.count,
-                us(w.p50),
-                us(w.p90),
-                us(w.p99),
-                w.per_second
-            ));
-            md.push_str(&format!(
-                "| | floor: fastcgi-client 0.12 | {} | {} | {} | {} | {:.0} ({}) | |\n",
-                k.count,
-                cell(k.p50, w.p50),
-                cell(k.p90, w.p90),
-                cell(k.p99, w.p99),
-                k.per_second,
-                ratio(k.per_second, w.per_second)
-            ));
-        }
+        self.latency_tables(&mut md);
         md.push_str(&format!("\nFramework page: {}.\n\n", self.framework));
 
         let c = &self.cold;
@@ -240,78 +210,8 @@ impl Report {
         md
     }
 
-    fn row(&self, prefix: &str) -> Option<&Row> {
-        self.rows.iter().find(|r| r.name.starts_with(prefix))
-    }
-
-    pub fn targets(&self) -> Vec<(String, String, bool)> {
-        let mut t = Vec::new();
-        for hello in ["hello world (HTTP API v2)", "hello world (REST v1)"] {
-            if let Some(r) = self.row(hello) {
-                let (l, w) = (r.lambda(), r.wire());
-                t.push((
-                    format!("{hello}: p50 ≤ floor + 20 µs"),
-                    format!("{} µs vs {} + 20 µs", us(l.p50), us(w.p50)),
-                    l.p50 <= w.p50 + 20.0,
-                ));
-                t.push((
-                    format!("{hello}: p99 ≤ 2 × floor p99"),
-                    format!(
-                        "{} µs vs 2 × {} µs ({})",
-                        us(l.p99),
-                        us(w.p99),
-                        ratio(l.p99, w.p99)
-                    ),
-                    l.p99 <= 2.0 * w.p99,
-                ));
-            }
-        }
-        for (name, limit) in [
-            ("1 MiB text response", 1.5),
-            ("1 MiB binary response", 2.0),
-            ("1 MiB base64 POST body", 1.3),
-        ] {
-            if let Some(r) = self.row(name) {
-                let (l, w) = (r.lambda(), r.wire());
-                t.push((
-                    format!("{name}: p50 ≤ {limit} × floor"),
-                    format!(
-                        "{} µs vs {} µs ({})",
-                        us(l.p50),
-                        us(w.p50),
-                        ratio(l.p50, w.p50)
-                    ),
-                    l.p50 <= limit * w.p50,
-                ));
-            }
-        }
-        let c = &self.cold;
-        t.push((
-            "spawn → first `/next` ≤ php-fpm start-up + 2 ms".into(),
-            format!("{} vs {} + 2 ms", ms(c.next), ms(c.fpm_ready)),
-            c.next <= c.fpm_ready + Duration::from_millis(2),
-        ));
-        t.push((
-            "bootstrap PSS ≤ 3 MB (after small requests / after 1 MiB bodies)".into(),
-            format!(
-                "{} / {}",
-                mb(self.memory.bootstrap_small.1),
-                mb(self.memory.bootstrap.1)
-            ),
-            self.memory.bootstrap.1 <= 3 * 1024,
-        ));
-        if let Some((n, boot, _)) = self.memory.growth {
-            t.push((
-                format!("bootstrap RSS change < 512 KB over {n} invocations"),
-                format!("{boot:+} KB"),
-                boot < 512,
-            ));
-        }
-        t
-    }
-
     pub fn json(&self) -> serde_json::Value {
-        let f = |f: Figures| json!({"count": f.count, "p50": f.p50, "p90": f.p90, "p99": f.p99, "per_second": f.per_second, "cpu_us": f.cpu_us});
+        let f = |f: Figures| json!({"count": f.count, "p50": f.p50, "p90": f.p90, "p99": f.p99, "per_second": f.per_second, "cpu_us": f.cpu_us, "runs": f.runs, "faults": f.faults, "first_byte": f.first_byte});
         json!({
             "quick": self.quick,
             "machine": self.machine(),
@@ -319,9 +219,21 @@ impl Report {
             "workloads": self.rows.iter().map(|r| json!({
                 "name": r.name,
                 "lambda_fpm": f(r.lambda()),
+                "streamed": r.kind.streamed(),
+                "null_runtime": f(r.null()),
+                "minimal_runtime": f(r.minimal()),
                 "floor": f(r.wire()),
                 "fastcgi_client": f(r.krate()),
             })).collect::<Vec<_>>(),
+            "streamed": self.streamed.map(|t| json!({
+                "bytes": t.bytes,
+                "lambda_ms": t.lambda.as_secs_f64() * 1e3,
+                "floor_ms": t.floor.as_secs_f64() * 1e3,
+                "cpu_us_per_mib": t.cpu_us_per_mib,
+                "rss_before_kib": t.rss_before,
+                "rss_peak_kib": t.rss_peak,
+                "rss_after_kib": t.rss_after,
+            })),
             "framework_cold_ms": {
                 "first_next": self.framework_cold.next.as_secs_f64() * 1e3,
                 "first": self.framework_cold.first.as_secs_f64() * 1e3,

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::workloads::Kind;
+
 /// One batch of invocations.
 pub struct Batch {
     pub count: usize,
@@ -9,29 +11,56 @@ pub struct Batch {
     pub p90: f64,
     pub p99: f64,
     pub per_second: f64,
-    /// The bootstrap's own CPU time per invocation (lambda-fpm only): what the runtime costs, whatever
+    /// The runtime's own CPU time per invocation (not the floor's): what the runtime costs, whatever
     /// else runs on the machine.
     pub cpu_us: Option<f64>,
+    /// Times the runtime was switched in per invocation (wake-ups and preemptions).
+    pub runs: Option<f64>,
+    /// Minor page faults of the runtime per invocation.
+    pub faults: Option<f64>,
+    /// Median time to the first body byte (streamed answers; the floor's first STDOUT body byte).
+    pub first_byte: Option<f64>,
+}
+
+/// The `q` quantile of sorted durations, in µs.
+fn quantile(sorted: &[Duration], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i].as_secs_f64() * 1e6
 }
 
 impl Batch {
-    pub fn new(mut latencies: Vec<Duration>, wall: Duration, _measured: bool) -> Self {
+    pub fn new(mut latencies: Vec<Duration>, wall: Duration) -> Self {
         latencies.sort_unstable();
-        let pick = |q: f64| {
-            if latencies.is_empty() {
-                return 0.0;
-            }
-            let i = ((latencies.len() as f64 * q).ceil() as usize).clamp(1, latencies.len()) - 1;
-            latencies[i].as_secs_f64() * 1e6
-        };
         Self {
             count: latencies.len(),
-            p50: pick(0.50),
-            p90: pick(0.90),
-            p99: pick(0.99),
+            p50: quantile(&latencies, 0.50),
+            p90: quantile(&latencies, 0.90),
+            p99: quantile(&latencies, 0.99),
             per_second: latencies.len() as f64 / wall.as_secs_f64().max(1e-9),
             cpu_us: None,
+            runs: None,
+            faults: None,
+            first_byte: None,
         }
+    }
+
+    /// (CPU µs, runs, minor faults) per invocation.
+    pub fn with_usage(mut self, (cpu_us, runs, faults): (f64, f64, f64)) -> Self {
+        self.cpu_us = Some(cpu_us);
+        self.runs = Some(runs);
+        self.faults = Some(faults);
+        self
+    }
+
+    pub fn with_first_bytes(mut self, mut times: Vec<Duration>) -> Self {
+        if !times.is_empty() {
+            times.sort_unstable();
+            self.first_byte = Some(quantile(&times, 0.5));
+        }
+        self
     }
 }
 
@@ -44,6 +73,9 @@ pub struct Figures {
     pub p99: f64,
     pub per_second: f64,
     pub cpu_us: f64,
+    pub runs: f64,
+    pub faults: f64,
+    pub first_byte: f64,
 }
 
 pub fn median(mut v: Vec<f64>) -> f64 {
@@ -55,28 +87,43 @@ pub fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn figures(batches: &[Batch]) -> Figures {
+    let of = |f: fn(&Batch) -> Option<f64>| median(batches.iter().filter_map(f).collect());
     Figures {
         count: batches.first().map_or(0, |b| b.count),
-        p50: median(batches.iter().map(|b| b.p50).collect()),
-        p90: median(batches.iter().map(|b| b.p90).collect()),
-        p99: median(batches.iter().map(|b| b.p99).collect()),
-        per_second: median(batches.iter().map(|b| b.per_second).collect()),
-        cpu_us: median(batches.iter().filter_map(|b| b.cpu_us).collect()),
+        p50: of(|b| Some(b.p50)),
+        p90: of(|b| Some(b.p90)),
+        p99: of(|b| Some(b.p99)),
+        per_second: of(|b| Some(b.per_second)),
+        cpu_us: of(|b| b.cpu_us),
+        runs: of(|b| b.runs),
+        faults: of(|b| b.faults),
+        first_byte: of(|b| b.first_byte),
     }
 }
 
+/// One workload's batches on every side.
 pub struct Row {
     pub name: &'static str,
+    pub kind: Kind,
     pub lambda: Vec<Batch>,
+    /// The null runtime: the Runtime API round trip alone.
+    pub null: Vec<Batch>,
+    /// The minimal runtime: both round trips in one process, nothing else.
+    pub minimal: Vec<Batch>,
+    /// The FastCGI floor: lambda-fpm's encoder, one kept-alive connection.
     pub wire: Vec<Batch>,
+    /// The `fastcgi-client` crate (buffered workloads only).
     pub krate: Vec<Batch>,
 }
 
 impl Row {
-    pub fn new(name: &'static str) -> Self {
+    pub fn new(name: &'static str, kind: Kind) -> Self {
         Self {
             name,
+            kind,
             lambda: Vec::new(),
+            null: Vec::new(),
+            minimal: Vec::new(),
             wire: Vec::new(),
             krate: Vec::new(),
         }
@@ -85,22 +132,36 @@ impl Row {
     pub fn last_line(&self) -> String {
         let f = |b: Option<&Batch>| {
             b.map_or("-".to_owned(), |b| {
-                let cpu = b
-                    .cpu_us
-                    .map_or(String::new(), |c| format!(" cpu {c:.0} µs"));
-                format!("p50 {:.0} µs p99 {:.0} µs{cpu}", b.p50, b.p99)
+                let cpu = b.cpu_us.map_or(String::new(), |c| {
+                    format!(
+                        " cpu {c:.0} µs {:.1} runs {:.0} faults",
+                        b.runs.unwrap_or(0.0),
+                        b.faults.unwrap_or(0.0)
+                    )
+                });
+                let first = b
+                    .first_byte
+                    .map_or(String::new(), |t| format!(" first byte {t:.0} µs"));
+                format!("p50 {:.0} µs{first} p99 {:.0} µs{cpu}", b.p50, b.p99)
             })
         };
         format!(
-            "lambda-fpm {} | floor {} | fastcgi-client {}",
+            "lambda-fpm {} | null {} | minimal {} | FastCGI {}",
             f(self.lambda.last()),
+            f(self.null.last()),
+            f(self.minimal.last()),
             f(self.wire.last()),
-            f(self.krate.last())
         )
     }
 
     pub fn lambda(&self) -> Figures {
         figures(&self.lambda)
+    }
+    pub fn null(&self) -> Figures {
+        figures(&self.null)
+    }
+    pub fn minimal(&self) -> Figures {
+        figures(&self.minimal)
     }
     pub fn wire(&self) -> Figures {
         figures(&self.wire)
@@ -108,6 +169,28 @@ impl Row {
     pub fn krate(&self) -> Figures {
         figures(&self.krate)
     }
+    /// The floor of the whole invocation: the null runtime's p50 plus the FastCGI floor's.
+    pub fn floor_p50(&self) -> f64 {
+        self.null().p50 + self.wire().p50
+    }
+}
+
+/// The 100 MiB stream: throughput through the bootstrap and straight from php-fpm, and the
+/// bootstrap's memory around it.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct StreamRate {
+    pub bytes: usize,
+    /// Delivery → last byte at the emulator, median of the runs.
+    pub lambda: Duration,
+    /// FastCGI request → END_REQUEST, straight from php-fpm, median of the runs.
+    pub floor: Duration,
+    /// The bootstrap's CPU per MiB streamed.
+    pub cpu_us_per_mib: f64,
+    /// Bootstrap RSS in KiB: before, the peak while streaming (None when the peak could not be
+    /// reset), after.
+    pub rss_before: u64,
+    pub rss_peak: Option<u64>,
+    pub rss_after: u64,
 }
 
 #[derive(Debug, Default, Clone, Copy)]

@@ -9,7 +9,7 @@ use crate::lambda::Lambda;
 use crate::procs::AppSpec;
 use crate::stats::{median, Batch};
 use crate::support::events::{Request, Source};
-use crate::workloads::{self, Check, Workload};
+use crate::workloads::{self, Check, Kind, Workload};
 use crate::Result;
 
 /// Slots compared: classic Lambda, and four concurrent invocations.
@@ -34,6 +34,7 @@ fn workloads(quick: bool) -> Vec<Workload> {
         Workload {
             name: "hello world (HTTP API v2)",
             framework: false,
+            kind: Kind::Buffered,
             event: workloads::event(Source::HttpV2, Request::get("/hello")),
             check: Check::Exact("Hello, world!"),
             count: (5_000, if quick { 300 } else { 5_000 }),
@@ -41,6 +42,7 @@ fn workloads(quick: bool) -> Vec<Workload> {
         Workload {
             name: "2 ms of PHP CPU",
             framework: false,
+            kind: Kind::Buffered,
             event: workloads::event(Source::HttpV2, Request::get("/compute")),
             check: Check::Prefix("md5 chain "),
             count: (1_000, if quick { 60 } else { 1_000 }),
@@ -48,6 +50,7 @@ fn workloads(quick: bool) -> Vec<Workload> {
         Workload {
             name: "20 ms wait (a query's latency)",
             framework: false,
+            kind: Kind::Buffered,
             event: workloads::event(Source::HttpV2, Request::get("/wait")),
             check: Check::Exact("waited 20 ms"),
             count: (300, if quick { 40 } else { 300 }),
@@ -111,8 +114,8 @@ async fn run(
             for k in 0..SLOTS.len() {
                 // Alternate who goes first.
                 let i = (rep + k) % SLOTS.len();
-                sides[i].batch(&w, (count / 10).max(8), false).await?;
-                let batch: Batch = sides[i].batch(&w, count, true).await?;
+                sides[i].batch(&w, (count / 10).max(8)).await?;
+                let batch: Batch = sides[i].batch(&w, count).await?;
                 per_second[i].push(batch.per_second);
             }
         }

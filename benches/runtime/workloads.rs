@@ -21,11 +21,31 @@ pub struct Workload {
     pub name: &'static str,
     /// Which app serves it: the bench app, or the framework app.
     pub framework: bool,
+    /// How it is answered and measured.
+    pub kind: Kind,
     pub event: Bytes,
     /// What the script's answer must look like (checked once per batch, on both sides).
     pub check: Check,
     /// Invocations per repetition: (full, quick).
     pub count: (usize, usize),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// One JSON response (the default invoke mode); latency to the whole `/response`.
+    Buffered,
+    /// A Function URL event answered by the bootstrap in `response_stream` mode; latency to the last
+    /// byte of the stream, compared with the buffered workload named here.
+    Streamed { buffered: &'static str },
+    /// Streamed, and what counts is the time to the first body byte (after PHP's `flush()`), against
+    /// the floor's time to its first STDOUT record with body bytes.
+    FirstByte,
+}
+
+impl Kind {
+    pub fn streamed(self) -> bool {
+        self != Kind::Buffered
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -37,10 +57,15 @@ pub enum Check {
 
 impl Check {
     pub fn ok(&self, body: &[u8]) -> bool {
+        self.ok_len(body, body.len())
+    }
+
+    /// `body` is what was kept of a body `len` bytes long.
+    pub fn ok_len(&self, body: &[u8], len: usize) -> bool {
         match self {
-            Check::Exact(s) => body == s.as_bytes(),
+            Check::Exact(s) => body == s.as_bytes() && len == body.len(),
             Check::Prefix(s) => body.starts_with(s.as_bytes()),
-            Check::Len(n) => body.len() == *n,
+            Check::Len(n) => len == *n,
         }
     }
 }
@@ -56,6 +81,7 @@ pub fn all(framework_path: &str) -> Vec<Workload> {
         Workload {
             name: "hello world (HTTP API v2)",
             framework: false,
+            kind: Kind::Buffered,
             event: event(Source::HttpV2, Request::get("/hello")),
             check: Check::Exact("Hello, world!"),
             count: (10_000, 200),
@@ -63,6 +89,7 @@ pub fn all(framework_path: &str) -> Vec<Workload> {
         Workload {
             name: "hello world (REST v1)",
             framework: false,
+            kind: Kind::Buffered,
             event: event(Source::Rest, Request::get("/hello")),
             check: Check::Exact("Hello, world!"),
             count: (10_000, 200),
@@ -70,6 +97,7 @@ pub fn all(framework_path: &str) -> Vec<Workload> {
         Workload {
             name: "headers + 2 cookies",
             framework: false,
+            kind: Kind::Buffered,
             event: event(
                 Source::HttpV2,
                 Request::get("/cookies").cookies(&["name=bench", "consent=yes"]),
@@ -80,6 +108,7 @@ pub fn all(framework_path: &str) -> Vec<Workload> {
         Workload {
             name: "1 MiB text response",
             framework: false,
+            kind: Kind::Buffered,
             event: event(Source::HttpV2, Request::get("/text")),
             check: Check::Len(MIB),
             count: (1_000, 50),
@@ -87,6 +116,7 @@ pub fn all(framework_path: &str) -> Vec<Workload> {
         Workload {
             name: "1 MiB binary response",
             framework: false,
+            kind: Kind::Buffered,
             event: event(Source::HttpV2, Request::get("/binary")),
             check: Check::Len(MIB),
             count: (1_000, 50),
@@ -94,6 +124,7 @@ pub fn all(framework_path: &str) -> Vec<Workload> {
         Workload {
             name: "1 MiB base64 POST body",
             framework: false,
+            kind: Kind::Buffered,
             event: event(
                 Source::HttpV2,
                 Request::post("/upload", "application/octet-stream", upload),
@@ -104,11 +135,62 @@ pub fn all(framework_path: &str) -> Vec<Workload> {
         Workload {
             name: "framework page",
             framework: true,
+            kind: Kind::Buffered,
             event: event(Source::HttpV2, Request::get(framework_path)),
             check: Check::Prefix("<!"),
             count: (1_000, 50),
         },
+        Workload {
+            name: "1 MiB text response, streamed",
+            framework: false,
+            kind: Kind::Streamed {
+                buffered: "1 MiB text response",
+            },
+            event: event(Source::FunctionUrl, Request::get("/text")),
+            check: Check::Len(MIB),
+            count: (1_000, 50),
+        },
+        Workload {
+            name: "1 MiB binary response, streamed",
+            framework: false,
+            kind: Kind::Streamed {
+                buffered: "1 MiB binary response",
+            },
+            event: event(Source::FunctionUrl, Request::get("/binary")),
+            check: Check::Len(MIB),
+            count: (1_000, 50),
+        },
+        Workload {
+            name: FIRST_BYTE,
+            framework: false,
+            kind: Kind::FirstByte,
+            event: event(Source::FunctionUrl, Request::get("/flush")),
+            check: Check::Prefix("<!doctype html>"),
+            count: (200, 20),
+        },
     ]
+}
+
+/// The time-to-first-byte workload.
+pub const FIRST_BYTE: &str = "flush(), then 5 ms more work, streamed";
+
+/// How much the throughput workload streams.
+pub const LARGE_STREAM: usize = 100 * MIB;
+
+/// The throughput workload: 100 MiB streamed, 1 MiB per `echo` (measured on its own, not in the
+/// latency table).
+pub fn large_stream() -> Workload {
+    Workload {
+        name: "100 MiB streamed",
+        framework: false,
+        kind: Kind::Streamed { buffered: "" },
+        event: event(
+            Source::FunctionUrl,
+            Request::get(&format!("/stream?mib={}", LARGE_STREAM / MIB)),
+        ),
+        check: Check::Len(LARGE_STREAM),
+        count: (3, 1),
+    }
 }
 
 /// What a browser adds to the fixture events' headers (Host, X-Forwarded-*, the trace id come from them).

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use lambda_fpm::router::{Route, Router, Script};
+use lambda_fpm::router::{Route, RouteCache, Router, Script};
 use libfuzzer_sys::fuzz_target;
 
 struct Fixture {
@@ -70,6 +70,7 @@ fn fixture() -> &'static Fixture {
             },
             index_files: vec!["index.php".into(), "index.html".into()],
             deny: vec!["/private-deny".into()],
+            cache: RouteCache::default(),
         };
         Fixture { _dir: dir, router }
     })

@@ -3,7 +3,7 @@
 //! even when the request later times out); STDOUT is collected up to a cap and drained past it, so an
 //! oversized response neither exhausts memory nor leaves the connection out of step.
 
-use std::io;
+use std::io::{self, IoSlice};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -12,7 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 
 use super::request::{Request, REQUEST_ID};
-use super::wire::{EndRequest, RecordHeader, RecordType, HEADER_LEN};
+use super::wire::{EndRequest, Piece, RecordHeader, RecordType, HEADER_LEN, MAX_CONTENT};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FcgiError {
@@ -41,6 +41,10 @@ pub struct Output {
 /// (`fcgi_accept_request` polls with a 5,000 ms timeout; kept-alive connections have no such limit).
 /// An unused connection older than this is replaced before its first request.
 const UNUSED_CONNECTION_TTL: Duration = Duration::from_secs(4);
+
+/// Bodies up to this size are copied into the request's buffer (one plain write); larger ones are
+/// written from where they lie.
+const INLINE_STDIN: usize = 64 * 1024;
 
 /// What one [`Connection::read_stdout`] joins at most: big enough that a large response moves in few
 /// writes, small enough that memory stays flat however much the script prints.
@@ -106,11 +110,7 @@ impl Connection {
         max_stdout: usize,
         mut on_stderr: impl FnMut(&[u8]),
     ) -> Result<Output, FcgiError> {
-        self.refresh_if_stale().await?;
-        self.stream
-            .write_all(&request.encode())
-            .await
-            .map_err(FcgiError::Write)?;
+        self.write_request(request).await?;
         let mut stdout = BytesMut::new();
         let mut dropped = 0usize;
         loop {
@@ -157,11 +157,41 @@ impl Connection {
 
     /// Writes the request; its answer is then read piece by piece with [`Connection::read_stdout`].
     pub async fn send(&mut self, request: &Request<'_>) -> Result<(), FcgiError> {
+        self.write_request(request).await
+    }
+
+    /// Writes the whole request. A large body is not copied into the request's buffer: the records'
+    /// framing goes around it in a vectored write, one MiB-sized buffer and copy fewer per upload.
+    async fn write_request(&mut self, request: &Request<'_>) -> Result<(), FcgiError> {
         self.refresh_if_stale().await?;
-        self.stream
-            .write_all(&request.encode())
-            .await
-            .map_err(FcgiError::Write)
+        if request.stdin.len() <= INLINE_STDIN {
+            return self
+                .stream
+                .write_all(&request.encode())
+                .await
+                .map_err(FcgiError::Write);
+        }
+        let (head, pieces) = request.encode_vectored();
+        let mut slices: Vec<IoSlice<'_>> = pieces
+            .into_iter()
+            .map(|piece| match piece {
+                Piece::Head(range) => IoSlice::new(&head[range]),
+                Piece::Stdin(range) => IoSlice::new(&request.stdin[range]),
+            })
+            .collect();
+        let mut slices = &mut slices[..];
+        while !slices.is_empty() {
+            let written = self
+                .stream
+                .write_vectored(slices)
+                .await
+                .map_err(FcgiError::Write)?;
+            if written == 0 {
+                return Err(FcgiError::Write(io::ErrorKind::WriteZero.into()));
+            }
+            IoSlice::advance_slices(&mut slices, written);
+        }
+        Ok(())
     }
 
     /// The script's next output, as soon as php-fpm sends it: the STDOUT records already received,
@@ -183,19 +213,26 @@ impl Connection {
                 return Err(FcgiError::Protocol("unknown version"));
             }
             self.fill(HEADER_LEN + header.body_len()).await?;
-            self.buf.advance(HEADER_LEN);
-            let content = self.buf.split_to(header.content_length as usize);
-            self.buf.advance(header.padding_length as usize);
-            if header.request_id != REQUEST_ID {
-                continue;
-            }
+            // Copied out rather than split off: a split would share the connection's buffer with
+            // the piece, so the next read would need a new buffer (an allocation, and fresh pages,
+            // per piece). `out` is sized for all that is buffered at once.
+            let content = &self.buf[HEADER_LEN..HEADER_LEN + header.content_length as usize];
+            let ours = header.request_id == REQUEST_ID;
             match header.kind {
-                Some(RecordType::Stdout) if out.is_empty() => out = content,
-                Some(RecordType::Stdout) => out.extend_from_slice(&content),
-                Some(RecordType::Stderr) => on_stderr(&content),
-                Some(RecordType::EndRequest) => return Ok((out, true)),
+                Some(RecordType::Stdout) if ours => {
+                    if out.is_empty() {
+                        out.reserve(self.buf.len().min(STREAM_CHUNK + HEADER_LEN + MAX_CONTENT));
+                    }
+                    out.extend_from_slice(content);
+                }
+                Some(RecordType::Stderr) if ours => on_stderr(content),
+                Some(RecordType::EndRequest) if ours => {
+                    self.buf.advance(HEADER_LEN + header.body_len());
+                    return Ok((out, true));
+                }
                 _ => {}
             }
+            self.buf.advance(HEADER_LEN + header.body_len());
         }
     }
 

@@ -1,5 +1,6 @@
 //! One FastCGI request as a value: the CGI params and the body, encoded (with the connection's one
-//! request id) into a single buffer so it leaves in one write.
+//! request id) so it leaves in one write: a single buffer, or for a large body the records' framing
+//! around the body where it lies (a vectored write).
 
 use super::params::Params;
 use super::wire;
@@ -22,6 +23,11 @@ impl<'a> Request<'a> {
     /// BEGIN_REQUEST, PARAMS and STDIN records, ready for the socket.
     pub fn encode(&self) -> Vec<u8> {
         wire::encode_request(REQUEST_ID, &self.params.encode(), self.stdin)
+    }
+
+    /// The same records with the body left where it is: the head and the pieces to write in order.
+    pub fn encode_vectored(&self) -> (Vec<u8>, Vec<wire::Piece>) {
+        wire::encode_request_vectored(REQUEST_ID, &self.params.encode(), self.stdin)
     }
 }
 

@@ -136,6 +136,42 @@ pub fn encode_request(request_id: u16, encoded_params: &[u8], stdin: &[u8]) -> V
     out
 }
 
+/// One piece of a request sent with a vectored write: a range of the encoded head or of stdin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece {
+    Head(std::ops::Range<usize>),
+    Stdin(std::ops::Range<usize>),
+}
+
+/// The same request as [`encode_request`], with stdin sent from where it lies instead of copied: the
+/// head (BEGIN_REQUEST, the params, and every STDIN record header and padding) and the pieces to write
+/// in order. Written one after the other, the pieces are byte for byte what `encode_request` returns.
+pub fn encode_request_vectored(
+    request_id: u16,
+    encoded_params: &[u8],
+    stdin: &[u8],
+) -> (Vec<u8>, Vec<Piece>) {
+    let mut head = Vec::with_capacity(64 + encoded_params.len() + stdin.len() / MAX_CONTENT * 16);
+    push_header(&mut head, RecordType::BeginRequest, request_id, 8);
+    let role = ROLE_RESPONDER.to_be_bytes();
+    head.extend_from_slice(&[role[0], role[1], FLAG_KEEP_CONN, 0, 0, 0, 0, 0]);
+    push_stream(&mut head, RecordType::Params, request_id, encoded_params);
+    let mut pieces = Vec::with_capacity(3 + 3 * (stdin.len() / MAX_CONTENT + 1));
+    let mut sent = 0; // bytes of `head` already in a piece
+    let mut at = 0;
+    for chunk in stdin.chunks(MAX_CONTENT - MAX_CONTENT % 8) {
+        push_header(&mut head, RecordType::Stdin, request_id, chunk.len());
+        pieces.push(Piece::Head(sent..head.len()));
+        sent = head.len();
+        pieces.push(Piece::Stdin(at..at + chunk.len()));
+        at += chunk.len();
+        head.resize(head.len() + (8 - chunk.len() % 8) % 8, 0);
+    }
+    push_header(&mut head, RecordType::Stdin, request_id, 0);
+    pieces.push(Piece::Head(sent..head.len()));
+    (head, pieces)
+}
+
 /// Decodes name-value pairs (used by tests and the fuzz target to check what we send).
 pub fn decode_pairs(mut b: &[u8]) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
     fn len(b: &mut &[u8]) -> Option<usize> {
@@ -223,5 +259,25 @@ mod tests {
             })
         );
         assert_eq!(EndRequest::parse(&[0, 0]), None);
+    }
+
+    #[test]
+    fn a_vectored_request_is_the_same_bytes() {
+        let params = b"\x01\x01AB";
+        for len in [0, 1, 7, 8, 65_527, 65_528, 65_529, 200_001] {
+            let stdin: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let (head, pieces) = encode_request_vectored(1, params, &stdin);
+            let mut joined = Vec::new();
+            for piece in pieces {
+                match piece {
+                    Piece::Head(r) => joined.extend_from_slice(&head[r]),
+                    Piece::Stdin(r) => joined.extend_from_slice(&stdin[r]),
+                }
+            }
+            assert!(
+                joined == encode_request(1, params, &stdin),
+                "stdin of {len} bytes"
+            );
+        }
     }
 }

@@ -62,6 +62,7 @@ fn site() -> Site {
         front_controller: front,
         index_files: vec!["index.php".into(), "index.html".into()],
         deny: vec!["/data".into()],
+        cache: RouteCache::default(),
     };
     Site {
         _dir: dir,
@@ -277,4 +278,72 @@ fn normalising_is_pure_and_refuses_climbing() {
     );
     assert!(normalize("/a/../../b").is_err());
     assert!(normalize("/a\\b").is_err());
+}
+
+#[test]
+fn a_cached_router_answers_as_the_file_system_does() {
+    let site = site();
+    let cached = Router {
+        cache: RouteCache::enabled(),
+        ..site.router.clone()
+    };
+    for path in [
+        "/",
+        "/%2E%2E%2Fsecret.txt",
+        "/%2eenv",
+        "/%ff",
+        "/..%2f..%2fetc/passwd",
+        "/.env",
+        "/.git/config",
+        "/.well-known/security.txt",
+        "//blog",
+        "/DATA/../data/pages.txt",
+        "/a%00.php",
+        "/a/./b//c/../d/",
+        "/alias.php",
+        "/assets/%61pp.css",
+        "/assets/../other.php",
+        "/assets/.hidden",
+        "/assets/app.css",
+        "/backup.txt",
+        "/blog/",
+        "/blog/hello-world",
+        "/config.inc",
+        "/data/pages.txt",
+        "/database.txt",
+        "/db.php",
+        "/empty/",
+        "/image.jpg/x.php",
+        "/index.php",
+        "/index.php.bak",
+        "/leak.txt",
+        "/nope.php",
+        "/other.php",
+        "/other.php/a/",
+        "/other.php/a/b",
+        "/source.phps",
+        "/static/app.css",
+        "/up/secret.txt",
+        "/upper.PHP",
+        "/wp-admin",
+        "/wp-admin/",
+        "/wp-admin/index.php",
+        "/wp-login.php",
+    ] {
+        for query in ["", "a=1"] {
+            let expected = site.router.route(path, query);
+            // The first call fills the cache, the second answers from it.
+            assert_eq!(cached.route(path, query), expected, "{path}?{query}");
+            assert_eq!(
+                cached.route(path, query),
+                expected,
+                "{path}?{query} (cached)"
+            );
+        }
+    }
+    // A redirect keeps its query string: never taken from the cache.
+    assert_eq!(
+        cached.route("/wp-admin", "b=2"),
+        Route::Redirect("/wp-admin/?b=2".into())
+    );
 }

@@ -3,6 +3,8 @@
 //! the connection. Not hyper's client, which runs each connection in its own task and collects large
 //! bodies from many chunks (docs/design.md has the numbers).
 
+use std::io::IoSlice;
+
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http::header::{self, HeaderName, HeaderValue};
 use http::{HeaderMap, StatusCode};
@@ -93,22 +95,31 @@ impl ApiConnection {
     }
 
     /// One chunk of a chunked body (nothing for an empty one: a zero-size chunk would end the body).
+    /// The size line, the data and its CRLF leave in one vectored write: three writes made the API
+    /// wake up to three times per chunk.
     pub async fn write_chunk(&mut self, data: &[u8]) -> Result<(), ApiError> {
         if data.is_empty() {
             return Ok(());
         }
-        self.out.clear();
-        self.out
-            .extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
-        if data.len() <= SMALL_REQUEST_BODY {
-            // One write for the size line, the data and its CRLF.
-            self.out.extend_from_slice(data);
-            self.out.extend_from_slice(b"\r\n");
-            return self.write_out().await;
+        let size_line = format!("{:x}\r\n", data.len());
+        let mut parts = [
+            IoSlice::new(size_line.as_bytes()),
+            IoSlice::new(data),
+            IoSlice::new(b"\r\n"),
+        ];
+        let mut parts = &mut parts[..];
+        while !parts.is_empty() {
+            let written = self
+                .stream
+                .write_vectored(parts)
+                .await
+                .map_err(ApiError::Io)?;
+            if written == 0 {
+                return Err(ApiError::Io(std::io::ErrorKind::WriteZero.into()));
+            }
+            IoSlice::advance_slices(&mut parts, written);
         }
-        self.write_out().await?;
-        self.stream.write_all(data).await.map_err(ApiError::Io)?;
-        self.stream.write_all(b"\r\n").await.map_err(ApiError::Io)
+        Ok(())
     }
 
     /// The last chunk and the trailers, which end a chunked body.

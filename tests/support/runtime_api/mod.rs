@@ -258,6 +258,14 @@ impl RuntimeApi {
             .flatten()
     }
 
+    /// Keeps only the first `limit` bytes of every answer's body (None: all of it); the rest is counted
+    /// ([`Posted::body_len`], [`Posted::frame_times`]) and dropped, as Lambda passes a stream on rather
+    /// than holding it: a benchmark streaming 100 MiB then measures the runtime, not the emulator's
+    /// buffer growing.
+    pub fn keep_body_bytes(&self, limit: Option<usize>) {
+        lock(&self.shared).keep_body = limit;
+    }
+
     /// Waits up to `timeout` for POST /runtime/init/error; returns (error type header, body).
     pub async fn init_error(&self, timeout: Duration) -> Option<(String, Value)> {
         let end = Instant::now() + timeout;

@@ -106,6 +106,9 @@ pub struct Posted {
     pub trailers: Vec<(String, String)>,
     /// How many DATA frames the body arrived in (a body written in several pieces arrives in several).
     pub body_frames: usize,
+    /// The body's whole length, also when only its first bytes were kept
+    /// ([`super::RuntimeApi::keep_body_bytes`]).
+    pub body_len: usize,
     /// When each DATA frame arrived, with the body's length so far: when a streamed body's bytes came.
     pub frame_times: Vec<(Instant, usize)>,
 }

@@ -86,6 +86,8 @@ pub(super) struct State {
     /// The last requests received: "METHOD path -> status".
     pub log: VecDeque<String>,
     pub first_next: Option<Instant>,
+    /// Bodies are kept up to this many bytes; past it they are only counted (None: kept whole).
+    pub keep_body: Option<usize>,
 }
 
 pub(super) struct Shared {
@@ -177,10 +179,11 @@ async fn route(
             shared.answers_posted.fetch_add(1, Ordering::SeqCst);
             let id = id.to_string();
             let cut_after = lock(shared).faults.response_cut_after.take();
-            let (body, posted) = read_posted(req, cut_after).await?;
+            let keep = lock(shared).keep_body.unwrap_or(usize::MAX);
+            let (body, posted) = read_posted(req, keep, cut_after).await?;
             let answered_at = Instant::now();
-            if cut_after.is_some_and(|n| body.len() >= n) {
-                let body_len = body.len();
+            if cut_after.is_some_and(|n| posted.body_len >= n) {
+                let body_len = posted.body_len;
                 let _ = answer(shared, &id, answered_at, posted, |_| {
                     (
                         0,
@@ -201,7 +204,7 @@ async fn route(
                 }
                 close
             };
-            let body_len = body.len();
+            let body_len = posted.body_len;
             if close {
                 let _ = answer(shared, &id, answered_at, posted, |_| {
                     let status = 0;
@@ -228,7 +231,7 @@ async fn route(
         (&Method::POST, ["invocation", id, "error"]) => {
             shared.answers_posted.fetch_add(1, Ordering::SeqCst);
             let id = id.to_string();
-            let (body, posted) = read_posted(req, None).await?;
+            let (body, posted) = read_posted(req, usize::MAX, None).await?;
             let answered_at = Instant::now();
             let error_type = posted
                 .header("lambda-runtime-function-error-type")
@@ -240,7 +243,7 @@ async fn route(
             }))
         }
         (&Method::POST, ["init", "error"]) => {
-            let (body, posted) = read_posted(req, None).await?;
+            let (body, posted) = read_posted(req, usize::MAX, None).await?;
             let error_type = posted
                 .header("lambda-runtime-function-error-type")
                 .unwrap_or_default()
@@ -255,10 +258,12 @@ async fn route(
     }
 }
 
-/// Reads a POST's body frame by frame: the data (in one piece when it came in one) and the trailers,
-/// with the request headers.
+/// Reads a POST's body frame by frame: the data (in one piece when it came in one) up to `keep` bytes,
+/// the whole length and the trailers, with the request headers. With `cut_after`, it stops reading
+/// once that many bytes came (the connection is then dropped by the caller).
 async fn read_posted(
     req: Request<Incoming>,
+    keep: usize,
     cut_after: Option<usize>,
 ) -> Result<(Bytes, Posted), BoxError> {
     let headers = req
@@ -282,10 +287,17 @@ async fn read_posted(
         match frame?.into_data() {
             Ok(data) => {
                 posted.body_frames += 1;
-                let so_far = posted.frame_times.last().map_or(0, |(_, n)| *n) + data.len();
-                posted.frame_times.push((std::time::Instant::now(), so_far));
-                if cut_after.is_some_and(|n| so_far >= n) {
-                    return Ok((Bytes::from(vec![0u8; so_far]), posted));
+                let kept_before = posted.body_len.min(keep);
+                posted.body_len += data.len();
+                posted
+                    .frame_times
+                    .push((std::time::Instant::now(), posted.body_len));
+                if cut_after.is_some_and(|n| posted.body_len >= n) {
+                    return Ok((Bytes::new(), posted));
+                }
+                let data = data.slice(..data.len().min(keep - kept_before));
+                if data.is_empty() {
+                    continue;
                 }
                 match &first {
                     None => first = Some(data),
@@ -309,10 +321,10 @@ async fn read_posted(
             }
         }
     }
-    let data = if posted.body_frames > 1 {
-        rest.freeze()
-    } else {
+    let data = if rest.is_empty() {
         first.unwrap_or_default()
+    } else {
+        rest.freeze()
     };
     Ok((data, posted))
 }

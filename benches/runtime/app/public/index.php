@@ -55,6 +55,25 @@ switch ($path) {
         echo 'waited 20 ms';
         break;
 
+    case '/flush':
+        // A page that sends its first bytes at once and needs 5 ms more for the rest: what a client
+        // gets before the script ends is the time to first byte.
+        header('Content-Type: text/html; charset=UTF-8');
+        echo '<!doctype html><html><head><title>streamed</title></head><body>';
+        flush();
+        usleep(5000);
+        echo str_repeat('<p>the rest of the page</p>', 100), '</body></html>';
+        break;
+
+    case '/stream':
+        // A large download, 1 MiB per echo: what the runtime streams per second.
+        header('Content-Type: application/octet-stream');
+        $chunk = str_repeat(implode('', array_map('chr', range(0, 255))), 4096);
+        for ($i = (int) ($_GET['mib'] ?? 1); $i > 0; $i--) {
+            echo $chunk;
+        }
+        break;
+
     default:
         http_response_code(404);
         echo 'not found';
