@@ -158,14 +158,14 @@ impl App {
             }
         };
         let request_id = invocation.request_id.as_str();
-        let stream = self.invoke_mode == InvokeMode::ResponseStream && event.streamable;
+        let stream = self.invoke_mode == InvokeMode::ResponseStream && event.api.streams();
         let context = event.request_context.as_deref();
         let head = event.request.is_head();
         // A streamed body reaches the client as it is, also through a REST API (its binary media
         // types apply to buffered base64 bodies only).
         let compression = self
             .compression
-            .choose(event.rest_api && !stream, &event.request);
+            .choose(event.api.is_rest() && !stream, &event.request);
         let mut response: StreamedResponse = match body {
             Err(bad) => {
                 tracing::warn!(requestId = request_id, "400 Bad Request: {bad}");

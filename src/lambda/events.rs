@@ -21,19 +21,42 @@ pub enum EventSource {
     Alb { multi_value: bool },
 }
 
+/// The service in front of the function, finer than [`EventSource`] (which only tells the shapes
+/// apart): REST and HTTP APIs share the 1.0 shape, HTTP APIs and Function URLs the 2.0 one, but they
+/// differ in how they treat a base64 body and whether they can take a streamed response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    /// API Gateway REST API: a 1.0-shaped event without `version` (HTTP APIs send `"1.0"`).
+    Rest,
+    /// API Gateway HTTP API, payload format 1.0 or 2.0.
+    Http,
+    /// A Lambda Function URL.
+    FunctionUrl,
+    /// An Application Load Balancer.
+    Alb,
+}
+
+impl Api {
+    /// Whether the caller can take a streamed response: Function URLs and REST APIs can; HTTP APIs and
+    /// ALBs invoke without streaming and need a buffered answer.
+    pub fn streams(self) -> bool {
+        matches!(self, Api::Rest | Api::FunctionUrl)
+    }
+
+    /// A REST API hands a base64 body to the client decoded only when its `binaryMediaTypes` match.
+    pub fn is_rest(self) -> bool {
+        self == Api::Rest
+    }
+}
+
 /// An HTTP event, parsed.
 #[derive(Debug)]
 pub struct HttpEvent {
     pub source: EventSource,
-    /// An API Gateway REST API: a 1.0-shaped event without `version` (HTTP APIs send `"1.0"`). A REST
-    /// API hands a base64 body to the client decoded only when its `binaryMediaTypes` match.
-    pub rest_api: bool,
+    pub api: Api,
     pub request: HttpRequest,
     /// `requestContext` exactly as it arrived, for `LAMBDA_REQUEST_CONTEXT`.
     pub request_context: Option<String>,
-    /// Whether the caller can take a streamed response: Function URLs and API Gateway REST APIs can;
-    /// HTTP APIs and ALBs invoke without streaming and need a buffered answer.
-    pub streamable: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -90,17 +113,15 @@ pub fn parse(event: &[u8]) -> Result<(HttpEvent, Result<(), BadRequest>), EventE
         None => RequestContext::default(),
     };
     let source = detect(&raw, &context).ok_or_else(|| unsupported(event))?;
-    let rest_api = source == EventSource::ApiGatewayV1 && raw.version.is_none();
+    let api = api(source, &raw, &context);
     let request_context = raw.request_context.map(|rc| rc.get().to_owned());
-    let streamable = streamable(source, &raw, &context);
     let (request, body_ok) = to_request(source, raw, &context)?;
     Ok((
         HttpEvent {
             source,
-            rest_api,
+            api,
             request,
             request_context,
-            streamable,
         },
         body_ok,
     ))
@@ -122,14 +143,19 @@ fn detect(raw: &RawEvent<'_>, context: &RequestContext<'_>) -> Option<EventSourc
 /// REST events carry no `version`, HTTP API 1.0 events say `1.0`; a v2 event comes from a Function URL
 /// when its domain is a `lambda-url` one (also behind CloudFront, which passes the origin's domain).
 /// Hand-written v2 events without a domain count as Function URL events.
-fn streamable(source: EventSource, raw: &RawEvent<'_>, context: &RequestContext<'_>) -> bool {
+fn api(source: EventSource, raw: &RawEvent<'_>, context: &RequestContext<'_>) -> Api {
     match source {
-        EventSource::Alb { .. } => false,
-        EventSource::ApiGatewayV1 => raw.version.is_none(),
-        EventSource::ApiGatewayV2 => context
-            .domain_name
-            .as_deref()
-            .is_none_or(|d| d.contains(".lambda-url.")),
+        EventSource::Alb { .. } => Api::Alb,
+        EventSource::ApiGatewayV1 if raw.version.is_none() => Api::Rest,
+        EventSource::ApiGatewayV1 => Api::Http,
+        EventSource::ApiGatewayV2 => {
+            let domain = context.domain_name.as_deref();
+            if domain.is_none_or(|d| d.contains(".lambda-url.")) {
+                Api::FunctionUrl
+            } else {
+                Api::Http
+            }
+        }
     }
 }
 

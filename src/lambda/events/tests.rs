@@ -224,16 +224,26 @@ fn a_source_ip_that_is_not_an_address_is_dropped() {
 #[test]
 fn only_a_1_0_event_without_version_is_a_rest_api() {
     let rest = r#"{"httpMethod": "GET", "path": "/", "requestContext": {"stage": "prod"}}"#;
-    assert!(ok(rest).rest_api);
+    assert_eq!(ok(rest).api, Api::Rest);
     let http_api_v1 = r#"{"version": "1.0", "httpMethod": "GET", "path": "/"}"#;
     let e = ok(http_api_v1);
     assert_eq!(e.source, EventSource::ApiGatewayV1);
-    assert!(
-        !e.rest_api,
+    assert_eq!(
+        e.api,
+        Api::Http,
         "HTTP APIs send version 1.0 and decode base64 bodies"
     );
     let v2 = r#"{"version": "2.0", "rawPath": "/", "requestContext": {"http": {"method": "GET"}}}"#;
-    assert!(!ok(v2).rest_api);
+    assert_eq!(ok(v2).api, Api::FunctionUrl);
     let alb = r#"{"httpMethod": "GET", "path": "/", "requestContext": {"elb": {}}}"#;
-    assert!(!ok(alb).rest_api);
+    assert_eq!(ok(alb).api, Api::Alb);
+}
+
+#[test]
+fn only_rest_apis_and_function_urls_take_streams() {
+    let url = r#"{"version": "2.0", "rawPath": "/", "requestContext": {"domainName": "x.lambda-url.us-east-1.on.aws", "http": {"method": "GET"}}}"#;
+    assert!(ok(url).api.streams());
+    let http_api = r#"{"version": "2.0", "rawPath": "/", "requestContext": {"domainName": "x.execute-api.us-east-1.amazonaws.com", "http": {"method": "GET"}}}"#;
+    assert_eq!(ok(http_api).api, Api::Http);
+    assert!(!Api::Http.streams() && !Api::Alb.streams() && Api::Rest.streams());
 }
