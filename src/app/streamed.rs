@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use bytes::BytesMut;
+use tokio::time::error::Elapsed;
 use tokio::time::{timeout_at, Instant};
 
 use super::{App, AppError, Routed, ScriptError};
@@ -14,7 +15,7 @@ use futures_util::StreamExt as _;
 use crate::body::{BodyStream, StreamError, StreamedResponse, STREAM_LIMIT};
 use crate::cgi::{self, CgiError};
 use crate::compress::{self, Choice, Encoder};
-use crate::fastcgi::{Params, Request};
+use crate::fastcgi::{FcgiError, Params, Request};
 use crate::lambda::InvocationInfo;
 use crate::message::HttpRequest;
 use crate::php_fpm::Lease;
@@ -73,32 +74,15 @@ impl App {
         params.extend(invocation.server_variables(request_context));
         let request = Request::new(&params, &req.body);
         let budget = self.budget(invocation);
-        let deadline = Instant::now() + budget;
+        let limit = Limit {
+            deadline: Instant::now() + budget,
+            budget,
+        };
         let mut on_stderr = php_logger(invocation.request_id.clone());
         let mut lease = self.backend.lease().await?;
-        match timeout_at(deadline, lease.connection().send(&request)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                lease.discard();
-                return Err(ScriptError::Fcgi(e));
-            }
-            Err(_) => {
-                lease.timed_out();
-                return Err(ScriptError::Timeout(budget));
-            }
-        }
-        let (out, ended) = match read_head(&mut lease, deadline, budget, &mut on_stderr).await {
-            Ok(read) => read,
-            Err(e) => {
-                match e {
-                    ScriptError::Fcgi(_) => lease.discard(),
-                    ScriptError::Timeout(_) => lease.timed_out(),
-                    // Output that is no CGI head: dropped unfinished, the worker is killed.
-                    _ => drop(lease),
-                }
-                return Err(e);
-            }
-        };
+        let sent = timeout_at(limit.deadline, lease.connection().send(&request)).await;
+        let (lease, ()) = settle(lease, sent, budget)?;
+        let (lease, out, ended) = read_head(lease, limit, &mut on_stderr).await?;
         let mut head = cgi::parse(out).map_err(ScriptError::Cgi)?;
         if ended {
             lease.finish();
@@ -106,14 +90,14 @@ impl App {
         }
         if matches!(head.status, 204 | 304) {
             // No body may follow: what the script still prints is read and dropped.
-            drain(lease, deadline, budget, &mut on_stderr).await?;
+            drain(lease, limit, &mut on_stderr).await?;
             head.body.clear();
             return Ok(head.into());
         }
         let sent = head.body.len();
         Ok(StreamedResponse {
             head,
-            rest: Some(fcgi_body(lease, deadline, budget, on_stderr, sent)),
+            rest: Some(fcgi_body(lease, limit, on_stderr, sent)),
         })
     }
 }
@@ -218,28 +202,86 @@ fn php_logger(request_id: String) -> impl FnMut(&[u8]) + Send + 'static {
     }
 }
 
+/// The time a script has: its deadline, and the budget it came from (for the error message).
+#[derive(Clone, Copy)]
+struct Limit {
+    deadline: Instant,
+    budget: Duration,
+}
+
+/// A step of the exchange with php-fpm that failed; its lease is already settled.
+enum Failed {
+    Fcgi(FcgiError),
+    Timeout(Duration),
+}
+
+impl From<Failed> for ScriptError {
+    fn from(failed: Failed) -> Self {
+        match failed {
+            Failed::Fcgi(e) => ScriptError::Fcgi(e),
+            Failed::Timeout(budget) => ScriptError::Timeout(budget),
+        }
+    }
+}
+
+impl From<Failed> for StreamError {
+    fn from(failed: Failed) -> Self {
+        match failed {
+            Failed::Fcgi(e) => StreamError::Fcgi(e),
+            Failed::Timeout(budget) => StreamError::Timeout(budget),
+        }
+    }
+}
+
+/// The lease after one step of the exchange raced against the deadline: kept on success; on failure
+/// settled here, in the one place that knows how: a broken connection is discarded (the worker may
+/// be fine), a worker past the deadline is killed (it may still be running the script).
+fn settle<T>(
+    lease: Lease,
+    step: Result<Result<T, FcgiError>, Elapsed>,
+    budget: Duration,
+) -> Result<(Lease, T), Failed> {
+    match step {
+        Ok(Ok(value)) => Ok((lease, value)),
+        Ok(Err(e)) => {
+            lease.discard();
+            Err(Failed::Fcgi(e))
+        }
+        Err(_) => {
+            lease.timed_out();
+            Err(Failed::Timeout(budget))
+        }
+    }
+}
+
+/// One read of the script's output before the deadline: what PHP flushed, and whether it ended.
+async fn read(
+    mut lease: Lease,
+    limit: Limit,
+    on_stderr: &mut (impl FnMut(&[u8]) + Send),
+) -> Result<(Lease, (BytesMut, bool)), Failed> {
+    let read = timeout_at(limit.deadline, lease.connection().read_stdout(on_stderr)).await;
+    settle(lease, read, limit.budget)
+}
+
 /// Reads the script's output until its CGI head is complete (or the script ended); returns what was
 /// read and whether the script ended.
 async fn read_head(
-    lease: &mut Lease,
-    deadline: Instant,
-    budget: Duration,
+    mut lease: Lease,
+    limit: Limit,
     on_stderr: &mut (impl FnMut(&[u8]) + Send),
-) -> Result<(BytesMut, bool), ScriptError> {
+) -> Result<(Lease, BytesMut, bool), ScriptError> {
     let mut out = BytesMut::new();
     loop {
-        match timeout_at(deadline, lease.connection().read_stdout(on_stderr)).await {
-            Ok(Ok((data, ended))) => {
-                out.extend_from_slice(&data);
-                if ended || cgi::head_end(&out).is_some() {
-                    return Ok((out, ended));
-                }
-                if out.len() > MAX_HEAD {
-                    return Err(ScriptError::Cgi(CgiError::NoHeaderEnd));
-                }
-            }
-            Ok(Err(e)) => return Err(ScriptError::Fcgi(e)),
-            Err(_) => return Err(ScriptError::Timeout(budget)),
+        let (kept, (data, ended)) = read(lease, limit, on_stderr).await?;
+        lease = kept;
+        out.extend_from_slice(&data);
+        if ended || cgi::head_end(&out).is_some() {
+            return Ok((lease, out, ended));
+        }
+        if out.len() > MAX_HEAD {
+            // Output that is no CGI head: the lease is dropped unfinished, the worker killed.
+            return Err(ScriptError::Cgi(CgiError::NoHeaderEnd));
         }
     }
 }
@@ -247,91 +289,59 @@ async fn read_head(
 /// Reads the rest of the script's output and drops it.
 async fn drain(
     mut lease: Lease,
-    deadline: Instant,
-    budget: Duration,
+    limit: Limit,
     on_stderr: &mut (impl FnMut(&[u8]) + Send),
 ) -> Result<(), ScriptError> {
     loop {
-        match timeout_at(deadline, lease.connection().read_stdout(on_stderr)).await {
-            Ok(Ok((_, true))) => {
-                lease.finish();
-                return Ok(());
-            }
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => {
-                lease.discard();
-                return Err(ScriptError::Fcgi(e));
-            }
-            Err(_) => {
-                lease.timed_out();
-                return Err(ScriptError::Timeout(budget));
-            }
+        let (kept, (_, ended)) = read(lease, limit, on_stderr).await?;
+        if ended {
+            kept.finish();
+            return Ok(());
         }
+        lease = kept;
     }
 }
 
 /// The state of a body being read from php-fpm.
 struct FcgiBody<F> {
     lease: Option<Lease>,
-    deadline: Instant,
-    budget: Duration,
+    limit: Limit,
     on_stderr: F,
     sent: usize,
 }
 
 /// The script's output after its head, piece by piece as PHP flushes it, until END_REQUEST. Each piece
 /// is read only when the previous one was sent, so php-fpm is read as fast as the client takes it.
-fn fcgi_body<F>(
-    lease: Lease,
-    deadline: Instant,
-    budget: Duration,
-    on_stderr: F,
-    sent: usize,
-) -> BodyStream
+fn fcgi_body<F>(lease: Lease, limit: Limit, on_stderr: F, sent: usize) -> BodyStream
 where
     F: FnMut(&[u8]) + Send + 'static,
 {
     let state = FcgiBody {
         lease: Some(lease),
-        deadline,
-        budget,
+        limit,
         on_stderr,
         sent,
     };
     Box::pin(futures_util::stream::unfold(state, |mut st| async move {
-        let mut lease = st.lease.take()?;
-        let read = timeout_at(
-            st.deadline,
-            lease.connection().read_stdout(&mut st.on_stderr),
-        )
-        .await;
-        let item = match read {
-            Ok(Ok((data, ended))) => {
-                st.sent += data.len();
-                if st.sent > STREAM_LIMIT {
-                    // Dropping the lease unfinished kills the worker.
-                    drop(lease);
-                    return Some((Err(StreamError::TooLarge), st));
-                }
-                if ended {
-                    lease.finish();
-                    if data.is_empty() {
-                        return None;
-                    }
-                } else {
-                    st.lease = Some(lease);
-                }
-                Ok(data.freeze())
-            }
-            Ok(Err(e)) => {
-                lease.discard();
-                Err(StreamError::Fcgi(e))
-            }
-            Err(_) => {
-                lease.timed_out();
-                Err(StreamError::Timeout(st.budget))
-            }
+        let lease = st.lease.take()?;
+        let (lease, (data, ended)) = match read(lease, st.limit, &mut st.on_stderr).await {
+            Ok(read) => read,
+            Err(failed) => return Some((Err(failed.into()), st)),
         };
-        Some((item, st))
+        st.sent += data.len();
+        if st.sent > STREAM_LIMIT {
+            // Dropping the lease unfinished kills the worker.
+            drop(lease);
+            return Some((Err(StreamError::TooLarge), st));
+        }
+        if ended {
+            lease.finish();
+            if data.is_empty() {
+                return None;
+            }
+        } else {
+            st.lease = Some(lease);
+        }
+        Some((Ok(data.freeze()), st))
     }))
 }
