@@ -2,6 +2,7 @@
 //! Last-Modified, 304), HEAD and Cache-Control. Compression is the same step as for PHP's responses
 //! (`compress`, applied by the app to every response).
 
+use std::fs::Metadata;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
@@ -23,7 +24,15 @@ pub struct StaticConfig {
 const MAX_FILE: u64 = 16 * 1024 * 1024;
 
 pub fn respond(path: &Path, req: &HttpRequest, config: &StaticConfig) -> HttpResponse {
-    let (mut response, _) = match head(path, req, config, MAX_FILE) {
+    match stat(path, req) {
+        Ok(meta) => whole(path, req, config, &meta),
+        Err(answer) => answer,
+    }
+}
+
+/// The file read whole into the response, its metadata already at hand.
+fn whole(path: &Path, req: &HttpRequest, config: &StaticConfig, meta: &Metadata) -> HttpResponse {
+    let mut response = match head(path, req, config, meta, MAX_FILE) {
         Ok(head) => head,
         Err(answer) => return answer,
     };
@@ -51,12 +60,21 @@ const FILE_CHUNK: usize = 256 * 1024;
 /// A static file for a streamed response: small files as [`respond`] answers them, larger ones (up
 /// to Lambda's 200 MiB stream limit) read piece by piece while they are sent.
 pub fn respond_streamed(path: &Path, req: &HttpRequest, config: &StaticConfig) -> StreamedResponse {
-    let (mut response, len) = match head(path, req, config, STREAM_LIMIT as u64) {
+    // One stat serves both paths: a small file is answered whole from the same metadata.
+    let meta = match stat(path, req) {
+        Ok(meta) => meta,
+        Err(answer) => return answer.into(),
+    };
+    let len = meta.len();
+    if len <= STREAM_WHOLE || req.is_head() {
+        return whole(path, req, config, &meta).into();
+    }
+    let mut response = match head(path, req, config, &meta, STREAM_LIMIT as u64) {
         Ok(head) => head,
         Err(answer) => return answer.into(),
     };
-    if len <= STREAM_WHOLE || response.status == 304 || req.is_head() {
-        return respond(path, req, config).into();
+    if response.status == 304 {
+        return whole(path, req, config, &meta).into();
     }
     response.headers.push(crate::message::Header::new(
         "Content-Length",
@@ -108,20 +126,26 @@ fn file_stream(path: PathBuf) -> BodyStream {
     ))
 }
 
-/// Everything but the body: method, size, type, validators (and 304), Cache-Control. `Err` is an
-/// answer of its own (405, 404, a file too large for the response).
-fn head(
-    path: &Path,
-    req: &HttpRequest,
-    config: &StaticConfig,
-    max_size: u64,
-) -> Result<(HttpResponse, u64), HttpResponse> {
+/// The method checked (only GET and HEAD), then the file's metadata. `Err` is an answer of its own
+/// (405, 404).
+fn stat(path: &Path, req: &HttpRequest) -> Result<Metadata, HttpResponse> {
     if !matches!(req.method.as_str(), "GET" | "HEAD") {
         return Err(
             HttpResponse::text(405, "405 Method Not Allowed").with_header("Allow", "GET, HEAD")
         );
     }
-    let meta = std::fs::metadata(path).map_err(|_| HttpResponse::text(404, "404 Not Found"))?;
+    std::fs::metadata(path).map_err(|_| HttpResponse::text(404, "404 Not Found"))
+}
+
+/// Everything but the body: size, type, validators (and 304), Cache-Control. `Err` is an answer of its
+/// own (a file too large for the response).
+fn head(
+    path: &Path,
+    req: &HttpRequest,
+    config: &StaticConfig,
+    meta: &Metadata,
+    max_size: u64,
+) -> Result<HttpResponse, HttpResponse> {
     if meta.len() > max_size {
         return Err(HttpResponse::text(
             502,
@@ -149,7 +173,7 @@ fn head(
     if let Some(cc) = &config.cache_control {
         response = response.with_header("Cache-Control", cc.as_bytes());
     }
-    Ok((response, meta.len()))
+    Ok(response)
 }
 
 fn content_type(path: &Path) -> String {
