@@ -147,8 +147,10 @@ fn to_request(
 /// A buffered response as it would reach a Function URL's client: over Lambda's limit it is the same
 /// clear 502, and HEAD, 204 and 304 answers carry no body.
 fn as_lambda_would_send(response: HttpResponse, head: bool) -> HttpResponse {
-    let encoded = response::encode(EventSource::ApiGatewayV2, &response, head);
-    if let Some(why) = encoded.replaced {
+    // Only the JSON's length matters here: counted, not built.
+    let source = EventSource::ApiGatewayV2;
+    let json_len = response::encoded_len(source, &response, head);
+    if let Some(why) = response::too_large(source, &response, json_len) {
         tracing::error!("502 Bad Gateway: {why}");
         return HttpResponse::text(502, &format!("502 Bad Gateway\n{why}"));
     }

@@ -28,23 +28,12 @@ pub struct Encoded {
 /// carry (over its size limit) becomes a 502 that says why, instead of Lambda's bare error.
 pub fn encode(source: EventSource, response: &HttpResponse, head: bool) -> Encoded {
     let json = encode_unchecked(source, response, head);
-    let limit = match source {
-        EventSource::Alb { .. } => ALB_LIMIT,
-        _ => BUFFERED_LIMIT,
-    };
-    if json.len() <= limit {
+    let Some(why) = too_large(source, response, json.len()) else {
         return Encoded {
             json,
             replaced: None,
         };
-    }
-    let why = format!(
-        "The response is too large for Lambda: {} bytes of response JSON (body {} bytes{}) where the limit is {} bytes.",
-        json.len(),
-        response.body.len(),
-        if response.is_binary() { ", base64-encoded" } else { "" },
-        limit
-    );
+    };
     let replacement = HttpResponse::text(502, &format!("502 Bad Gateway\n{why}"));
     Encoded {
         json: encode_unchecked(source, &replacement, head),
@@ -52,10 +41,59 @@ pub fn encode(source: EventSource, response: &HttpResponse, head: bool) -> Encod
     }
 }
 
-fn encode_unchecked(source: EventSource, response: &HttpResponse, head: bool) -> Vec<u8> {
+/// Why `json_len` bytes of response JSON cannot reach the caller through `source`, if they cannot.
+pub fn too_large(source: EventSource, response: &HttpResponse, json_len: usize) -> Option<String> {
+    let limit = match source {
+        EventSource::Alb { .. } => ALB_LIMIT,
+        _ => BUFFERED_LIMIT,
+    };
+    (json_len > limit).then(|| {
+        format!(
+            "The response is too large for Lambda: {} bytes of response JSON (body {} bytes{}) where the limit is {} bytes.",
+            json_len,
+            response.body.len(),
+            if response.is_binary() { ", base64-encoded" } else { "" },
+            limit
+        )
+    })
+}
+
+/// The length of [`encode`]'s JSON before any replacement, without building it: the head is small and
+/// serialized; the body is only counted (base64 or escaped text), so checking the limit of a large
+/// response does not copy it.
+pub fn encoded_len(source: EventSource, response: &HttpResponse, head: bool) -> usize {
+    let (body, binary) = body_of(response, head);
+    let mut out = Vec::with_capacity(128 + response.headers.len() * 64);
+    write_head(source, response, &mut out);
+    let body_len = if binary {
+        body.len().div_ceil(3) * 4
+    } else {
+        escaped_len(body)
+    };
+    // The head's closing brace is replaced by the body's keys, as in `encode_unchecked`.
+    out.len() - 1 + BODY_OPEN.len() + body_len + body_close(binary).len()
+}
+
+const BODY_OPEN: &[u8] = b",\"body\":\"";
+
+fn body_close(binary: bool) -> &'static [u8] {
+    if binary {
+        b"\",\"isBase64Encoded\":true}"
+    } else {
+        b"\",\"isBase64Encoded\":false}"
+    }
+}
+
+/// The body that goes out and whether it is binary: none for HEAD, 204 and 304.
+fn body_of(response: &HttpResponse, head: bool) -> (&[u8], bool) {
     let no_body = head || response.status == 204 || response.status == 304;
     let binary = !no_body && response.is_binary();
     let body: &[u8] = if no_body { b"" } else { &response.body };
+    (body, binary)
+}
+
+fn encode_unchecked(source: EventSource, response: &HttpResponse, head: bool) -> Vec<u8> {
+    let (body, binary) = body_of(response, head);
     let body_json_len = if binary {
         body.len().div_ceil(3) * 4
     } else {
@@ -69,18 +107,14 @@ fn encode_unchecked(source: EventSource, response: &HttpResponse, head: bool) ->
     if out.last() == Some(&b'}') {
         out.pop();
     }
-    out.extend_from_slice(b",\"body\":\"");
+    out.extend_from_slice(BODY_OPEN);
     if binary {
         push_base64(&mut out, body);
     } else {
         // `is_binary` is false only for valid UTF-8, so the bytes are a valid JSON string once escaped.
         push_escaped(&mut out, body);
     }
-    out.extend_from_slice(if binary {
-        b"\",\"isBase64Encoded\":true}"
-    } else {
-        b"\",\"isBase64Encoded\":false}"
-    });
+    out.extend_from_slice(body_close(binary));
     out
 }
 
@@ -192,6 +226,17 @@ fn push_escaped(out: &mut Vec<u8>, text: &[u8]) {
             push_escape(out, byte);
         }
     }
+}
+
+/// How long [`push_escaped`] makes `text`.
+fn escaped_len(text: &[u8]) -> usize {
+    text.iter()
+        .map(|&byte| match ESCAPE[usize::from(byte)] {
+            0 => 1,
+            b'u' => 6,
+            _ => 2,
+        })
+        .sum()
 }
 
 /// The high bit of each byte of `w` (little-endian) that is a control byte, `"` or `\\`, plus possibly

@@ -151,3 +151,44 @@ fn base64_matches_the_engine() {
         );
     }
 }
+
+#[test]
+fn encoded_len_is_the_length_of_the_encoding() {
+    let mut escapes = sample();
+    escapes
+        .headers
+        .push(Header::new("X-Quoted", "a \"b\" \\c\t"));
+    escapes
+        .headers
+        .push(Header::new("X-Bytes", &b"\x01\xff\xfe\x7f"[..]));
+    escapes
+        .headers
+        .push(Header::new("Set-Cookie", "c=\"3\"; Path=/"));
+    escapes.body = Bytes::from_static("\"quoted\" \\ \n\r\t\x00\x1f é ✓ 🎉 </script>".as_bytes());
+    let mut responses = vec![sample(), escapes, HttpResponse::new(204)];
+    for len in [0, 1, 2, 3, 4, 1000] {
+        let mut binary = HttpResponse::new(200).with_header("Content-Type", "image/png");
+        binary.body = Bytes::from((0..len).map(|b: u32| (b * 7) as u8).collect::<Vec<u8>>());
+        responses.push(binary);
+    }
+    let mut invalid_utf8 = HttpResponse::new(200);
+    invalid_utf8.body = Bytes::from_static(b"\xff\xfe text");
+    responses.push(invalid_utf8);
+    let sources = [
+        EventSource::ApiGatewayV1,
+        EventSource::ApiGatewayV2,
+        EventSource::Alb { multi_value: true },
+        EventSource::Alb { multi_value: false },
+    ];
+    for r in &responses {
+        for source in sources {
+            for head in [false, true] {
+                assert_eq!(
+                    encoded_len(source, r, head),
+                    encode_unchecked(source, r, head).len(),
+                    "{source:?} head={head} {r:?}"
+                );
+            }
+        }
+    }
+}
