@@ -11,13 +11,19 @@ use tracing::Level;
 
 use crate::app::{InvokeMode, TimeoutMargin};
 use crate::cli::{Cli, Command, DEFAULT_HANDLERS};
-use crate::compress::{Compression, Encoding, Offer};
+use crate::compress::Compression;
 use crate::lambda::runtime_api::Endpoint;
-use crate::logging::{parse_level, LogFormat};
+use crate::logging::LogFormat;
 
+mod compression;
+mod env;
 pub mod files;
+mod logging;
 
+use compression::compression;
+use env::{absolute, header_value, invoke_mode, on_off, php_script, relative, split_list, Env};
 pub use files::{prepare, Setup};
+use logging::{log_format, log_level};
 
 /// How the binary was asked to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -312,35 +318,6 @@ fn settings(cli: &Cli, env: &Env, mode: Mode) -> Result<Config, ConfigError> {
     })
 }
 
-/// Lambda sends `Text` or `JSON`; any case is accepted, anything else is a mistake worth stopping for.
-/// Lambda Managed Instances (`AWS_LAMBDA_MAX_CONCURRENCY` set) accept only JSON logs: Lambda configures
-/// their log format as JSON and it cannot be changed, and lines of concurrent invocations interleave, so
-/// each needs its own `requestId` field. There, JSON whatever the variable says.
-fn log_format(cli: &Cli, env: &Env) -> Result<LogFormat, ConfigError> {
-    if cli.command.is_none() && env.get("AWS_LAMBDA_MAX_CONCURRENCY").is_some() {
-        return Ok(LogFormat::Json);
-    }
-    let format = env.parse("AWS_LAMBDA_LOG_FORMAT", "Text or JSON", |v| {
-        match v.to_ascii_uppercase().as_str() {
-            "TEXT" => Some(LogFormat::Text),
-            "JSON" => Some(LogFormat::Json),
-            _ => None,
-        }
-    })?;
-    Ok(format.unwrap_or(LogFormat::Text))
-}
-
-/// `LAMBDA_FPM_LOG_LEVEL` overrides Lambda's `AWS_LAMBDA_LOG_LEVEL`; the error names the one used.
-fn log_level(env: &Env) -> Result<Level, ConfigError> {
-    const EXPECTED: &str = "TRACE, DEBUG, INFO, WARN or ERROR";
-    let ours = env.parse("LAMBDA_FPM_LOG_LEVEL", EXPECTED, parse_level)?;
-    let level = match ours {
-        Some(level) => Some(level),
-        None => env.parse("AWS_LAMBDA_LOG_LEVEL", EXPECTED, parse_level)?,
-    };
-    Ok(level.unwrap_or(Level::INFO))
-}
-
 /// `LAMBDA_FPM_WORKERS`, else Managed Instances' `AWS_LAMBDA_MAX_CONCURRENCY`, else 1.
 fn concurrency(env: &Env) -> Result<usize, ConfigError> {
     const EXPECTED: &str = "a whole number from 1 to 1024";
@@ -401,130 +378,6 @@ fn deny(env: &Env) -> Result<Vec<String>, ConfigError> {
             value,
             expected: "comma-separated URL path prefixes such as /data,/conf",
         })
-}
-
-/// `off`, or the encodings to offer in order of preference, each with an optional `:level`; a REST API
-/// only with `LAMBDA_FPM_COMPRESS_REST=on` (its `binaryMediaTypes` decide whether clients get the
-/// compressed bytes or their base64 text).
-fn compression(env: &Env) -> Result<Compression, ConfigError> {
-    const EXPECTED: &str = "off, or br, zstd and gzip in order of preference, each with an optional :level (br 0-11, zstd 1-19, gzip 1-9; each at most once), e.g. zstd,br,gzip or br:5,gzip";
-    let offers = env
-        .parse("LAMBDA_FPM_COMPRESSION", EXPECTED, offers)?
-        .unwrap_or_else(|| Compression::default().offers);
-    let rest_api = env
-        .parse("LAMBDA_FPM_COMPRESS_REST", "on or off", on_off)?
-        .unwrap_or(false);
-    Ok(Compression { offers, rest_api })
-}
-
-fn offers(value: &str) -> Option<Vec<Offer>> {
-    if value.eq_ignore_ascii_case("off") {
-        return Some(Vec::new());
-    }
-    let mut offers: Vec<Offer> = Vec::new();
-    for item in split_list(value) {
-        let (token, level) = match item.split_once(':') {
-            Some((token, level)) => (token.trim(), Some(level.trim().parse::<u32>().ok()?)),
-            None => (item.as_str(), None),
-        };
-        let encoding = Encoding::ALL
-            .into_iter()
-            .find(|e| token.eq_ignore_ascii_case(e.token()))?;
-        let level = level.unwrap_or(encoding.default_level());
-        if !encoding.levels().contains(&level) || offers.iter().any(|o| o.encoding == encoding) {
-            return None;
-        }
-        offers.push(Offer { encoding, level });
-    }
-    (!offers.is_empty()).then_some(offers)
-}
-
-fn split_list(value: &str) -> Vec<String> {
-    value
-        .split(',')
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .collect()
-}
-
-/// `on` or `off`, any case: one documented spelling, and a typo is an error instead of a guess.
-/// The Function URL's `InvokeMode` spelling (`RESPONSE_STREAM`, `BUFFERED`) is accepted too.
-fn invoke_mode(value: &str) -> Option<InvokeMode> {
-    match value.to_ascii_lowercase().as_str() {
-        "buffered" => Some(InvokeMode::Buffered),
-        "response_stream" => Some(InvokeMode::ResponseStream),
-        _ => None,
-    }
-}
-
-fn on_off(value: &str) -> Option<bool> {
-    match value.to_ascii_lowercase().as_str() {
-        "on" => Some(true),
-        "off" => Some(false),
-        _ => None,
-    }
-}
-
-/// Sent as-is in every static response: a control character would corrupt the response.
-fn header_value(value: &str) -> Option<String> {
-    http::HeaderValue::from_str(value)
-        .ok()
-        .map(|_| value.to_owned())
-}
-
-/// php-fpm runs only `.php` files (its `security.limit_extensions`): anything else would answer every
-/// event with 403 "Access denied".
-fn php_script(value: &str) -> Option<PathBuf> {
-    Some(PathBuf::from(value)).filter(|p| p.extension().is_some_and(|e| e == "php"))
-}
-
-fn absolute(value: &str) -> Option<PathBuf> {
-    Some(PathBuf::from(value)).filter(|p| p.is_absolute())
-}
-
-/// `_HANDLER`, `--handler` and `LAMBDA_FPM_DOCUMENT_ROOT` are relative to the task root, even when
-/// written with a leading `/`.
-fn relative(path: &Path) -> PathBuf {
-    path.strip_prefix("/").unwrap_or(path).to_path_buf()
-}
-
-/// The environment through one lookup. Blank values count as unset, as Lambda's console leaves them.
-struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
-
-impl Env<'_> {
-    fn get(&self, name: &str) -> Option<String> {
-        (self.0)(name).filter(|v| !v.trim().is_empty())
-    }
-
-    /// `None` when unset; an error naming the variable when `convert` rejects the trimmed value.
-    fn parse<T>(
-        &self,
-        name: &'static str,
-        expected: &'static str,
-        convert: impl Fn(&str) -> Option<T>,
-    ) -> Result<Option<T>, ConfigError> {
-        self.get(name)
-            .map(|value| {
-                convert(value.trim()).ok_or(ConfigError::Invalid {
-                    name,
-                    value,
-                    expected,
-                })
-            })
-            .transpose()
-    }
-
-    fn millis(&self, name: &'static str, default: u64, min: u64) -> Result<Duration, ConfigError> {
-        let expected = if min == 0 {
-            "a whole number of milliseconds"
-        } else {
-            "a whole number of milliseconds, at least 1"
-        };
-        let ms = self.parse(name, expected, |v| {
-            v.parse::<u64>().ok().filter(|ms| *ms >= min)
-        })?;
-        Ok(Duration::from_millis(ms.unwrap_or(default)))
-    }
 }
 
 #[cfg(test)]
