@@ -57,6 +57,49 @@ impl<V: Into<Vec<u8>>> Extend<(&'static str, V)> for Params {
 impl Params {
     pub fn build(req: &HttpRequest, script: &Script, site: &Site) -> Self {
         let mut p = Params(Vec::with_capacity(32 + req.headers.len()));
+        p.add_request(req, site);
+        p.add_script(script, site);
+        p.add_server(req);
+        p.add("REDIRECT_STATUS", "200");
+        if let Some(ct) = req.header("content-type") {
+            p.add("CONTENT_TYPE", sanitize_value(ct));
+        }
+        if !req.body.is_empty() {
+            p.add("CONTENT_LENGTH", req.body.len().to_string());
+        }
+        p.add_headers(req);
+        p
+    }
+
+    /// What was asked: protocol, method, URI and query (control bytes escaped).
+    fn add_request(&mut self, req: &HttpRequest, site: &Site) {
+        let query = escape_controls(&req.query);
+        self.add("GATEWAY_INTERFACE", "CGI/1.1");
+        self.add("SERVER_SOFTWARE", site.server_software.as_bytes());
+        self.add("SERVER_PROTOCOL", req.protocol.as_bytes());
+        self.add("REQUEST_METHOD", req.method.as_bytes());
+        self.add("REQUEST_URI", request_uri(&req.path, &query));
+        self.add("DOCUMENT_URI", escape_controls(&req.path).as_bytes());
+        self.add("QUERY_STRING", query.as_bytes());
+    }
+
+    /// What runs: the route's script, its PATH_INFO, and the document root.
+    fn add_script(&mut self, script: &Script, site: &Site) {
+        self.add(
+            "SCRIPT_FILENAME",
+            script.filename.as_os_str().as_encoded_bytes(),
+        );
+        self.add("SCRIPT_NAME", script.name.as_bytes());
+        if let Some(info) = &script.path_info {
+            // No PATH_TRANSLATED: php-fpm would take it as the script's path (and refuse it).
+            self.add("PATH_INFO", info.as_bytes());
+        }
+        self.add("DOCUMENT_ROOT", site.document_root.as_bytes());
+    }
+
+    /// Where the request came in, as the client saw it: the host, and the scheme and port the proxy
+    /// in front (API Gateway, ALB) forwarded; HTTPS unless it says plain HTTP.
+    fn add_server(&mut self, req: &HttpRequest) {
         let forwarded_proto = req
             .header_str("x-forwarded-proto")
             .map(|v| v.trim().to_ascii_lowercase());
@@ -68,48 +111,19 @@ impl Params {
             .map(str::to_owned)
             .unwrap_or_else(|| "443".into());
         let host = req.header("host").map(sanitize_value).unwrap_or_default();
-        let server_name = server_name(&host);
-
-        let query = escape_controls(&req.query);
-        p.add("GATEWAY_INTERFACE", "CGI/1.1");
-        p.add("SERVER_SOFTWARE", site.server_software.as_bytes());
-        p.add("SERVER_PROTOCOL", req.protocol.as_bytes());
-        p.add("REQUEST_METHOD", req.method.as_bytes());
-        p.add("REQUEST_URI", request_uri(&req.path, &query));
-        p.add("DOCUMENT_URI", escape_controls(&req.path).as_bytes());
-        p.add("QUERY_STRING", query.as_bytes());
-        p.add(
-            "SCRIPT_FILENAME",
-            script.filename.as_os_str().as_encoded_bytes(),
-        );
-        p.add("SCRIPT_NAME", script.name.as_bytes());
-        if let Some(info) = &script.path_info {
-            // No PATH_TRANSLATED: php-fpm would take it as the script's path (and refuse it).
-            p.add("PATH_INFO", info.as_bytes());
-        }
-        p.add("DOCUMENT_ROOT", site.document_root.as_bytes());
-        p.add("SERVER_NAME", server_name);
-        p.add("SERVER_PORT", port);
-        p.add("SERVER_ADDR", "127.0.0.1");
-        p.add(
+        self.add("SERVER_NAME", server_name(&host));
+        self.add("SERVER_PORT", port);
+        self.add("SERVER_ADDR", "127.0.0.1");
+        self.add(
             "REMOTE_ADDR",
             req.client_ip.as_deref().unwrap_or("127.0.0.1"),
         );
         if https {
-            p.add("HTTPS", "on");
-            p.add("REQUEST_SCHEME", "https");
+            self.add("HTTPS", "on");
+            self.add("REQUEST_SCHEME", "https");
         } else {
-            p.add("REQUEST_SCHEME", "http");
+            self.add("REQUEST_SCHEME", "http");
         }
-        p.add("REDIRECT_STATUS", "200");
-        if let Some(ct) = req.header("content-type") {
-            p.add("CONTENT_TYPE", sanitize_value(ct));
-        }
-        if !req.body.is_empty() {
-            p.add("CONTENT_LENGTH", req.body.len().to_string());
-        }
-        p.add_headers(req);
-        p
     }
 
     /// Appends a server variable. Besides the CGI variables `build` adds, callers add what only their
