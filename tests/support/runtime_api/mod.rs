@@ -13,6 +13,7 @@
 //! copes. Dropping the emulator stops its listener and every connection.
 
 mod outcome;
+mod posted;
 mod server;
 mod snapshot;
 

@@ -1,21 +1,23 @@
 //! The emulator's HTTP side: one hyper service answering the Runtime API's routes from the shared state.
 //!
-//! `GET /next` long-polls the queue; `POST /response` and `/error` read the body frame by frame (so a
-//! chunked, streamed body and its trailers are recorded as they arrive) and complete the invocation.
+//! `GET /next` long-polls the queue; `POST /response` and `/error` read the body frame by frame
+//! (`posted`: a chunked, streamed body and its trailers recorded as they arrive) and complete the
+//! invocation.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use bytes::{Bytes, BytesMut};
-use http_body_util::{BodyExt, Full};
+use bytes::Bytes;
+use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::outcome::{Invocation, Outcome, Posted};
+use super::posted::{parse_body, read_posted};
 use super::snapshot::{self, Snapshot};
 use super::{FUNCTION_ARN, MAX_RESPONSE_BYTES, MAX_STREAMED_BYTES};
 
@@ -176,57 +178,8 @@ async fn route(
         (&Method::GET, ["restore", "next"]) => snapshot::restore_next(shared).await,
         (&Method::POST, ["restore", "error"]) => snapshot::restore_error(shared, req).await,
         (&Method::POST, ["invocation", id, "response"]) => {
-            shared.answers_posted.fetch_add(1, Ordering::SeqCst);
             let id = id.to_string();
-            let cut_after = lock(shared).faults.response_cut_after.take();
-            let keep = lock(shared).keep_body.unwrap_or(usize::MAX);
-            let (body, posted) = read_posted(req, keep, cut_after).await?;
-            let answered_at = Instant::now();
-            if cut_after.is_some_and(|n| posted.body_len >= n) {
-                let body_len = posted.body_len;
-                let _ = answer(shared, &id, answered_at, posted, |_| {
-                    (
-                        0,
-                        Outcome::Rejected {
-                            status: 0,
-                            body_len,
-                        },
-                    )
-                });
-                return Err("connection closed mid-body by fault injection".into());
-            }
-            answer_delay(shared).await;
-            let close = {
-                let mut st = lock(shared);
-                let close = st.faults.response_close > 0;
-                if close {
-                    st.faults.response_close -= 1;
-                }
-                close
-            };
-            let body_len = posted.body_len;
-            if close {
-                let _ = answer(shared, &id, answered_at, posted, |_| {
-                    let status = 0;
-                    (status, Outcome::Rejected { status, body_len })
-                });
-                return Err("connection closed by fault injection".into());
-            }
-            let limit = if posted.response_mode() == Some("streaming") {
-                MAX_STREAMED_BYTES
-            } else {
-                MAX_RESPONSE_BYTES
-            };
-            Ok(answer(shared, &id, answered_at, posted, |faults| {
-                if let Some(status) = faults.response_status.pop_front() {
-                    (status, Outcome::Rejected { status, body_len })
-                } else if body_len > limit {
-                    let status = 413;
-                    (status, Outcome::Rejected { status, body_len })
-                } else {
-                    (202, Outcome::Response(body))
-                }
-            }))
+            post_response(shared, &id, req).await
         }
         (&Method::POST, ["invocation", id, "error"]) => {
             shared.answers_posted.fetch_add(1, Ordering::SeqCst);
@@ -258,75 +211,63 @@ async fn route(
     }
 }
 
-/// Reads a POST's body frame by frame: the data (in one piece when it came in one) up to `keep` bytes,
-/// the whole length and the trailers, with the request headers. With `cut_after`, it stops reading
-/// once that many bytes came (the connection is then dropped by the caller).
-async fn read_posted(
+/// `POST /invocation/{id}/response`: the body read (cut, or the connection closed, when a fault says
+/// so), then the invocation completed: 202, an injected status, or 413 over the mode's limit.
+async fn post_response(
+    shared: &Arc<Shared>,
+    id: &str,
     req: Request<Incoming>,
-    keep: usize,
-    cut_after: Option<usize>,
-) -> Result<(Bytes, Posted), BoxError> {
-    let headers = req
-        .headers()
-        .iter()
-        .map(|(k, v)| {
+) -> Result<Response<Full<Bytes>>, BoxError> {
+    shared.answers_posted.fetch_add(1, Ordering::SeqCst);
+    let cut_after = lock(shared).faults.response_cut_after.take();
+    let keep = lock(shared).keep_body.unwrap_or(usize::MAX);
+    let (body, posted) = read_posted(req, keep, cut_after).await?;
+    let answered_at = Instant::now();
+    if cut_after.is_some_and(|n| posted.body_len >= n) {
+        let body_len = posted.body_len;
+        let _ = answer(shared, id, answered_at, posted, |_| {
             (
-                k.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                0,
+                Outcome::Rejected {
+                    status: 0,
+                    body_len,
+                },
             )
-        })
-        .collect();
-    let mut posted = Posted {
-        headers,
-        ..Posted::default()
-    };
-    let mut body = req.into_body();
-    let mut first: Option<Bytes> = None;
-    let mut rest = BytesMut::new();
-    while let Some(frame) = body.frame().await {
-        match frame?.into_data() {
-            Ok(data) => {
-                posted.body_frames += 1;
-                let kept_before = posted.body_len.min(keep);
-                posted.body_len += data.len();
-                posted
-                    .frame_times
-                    .push((std::time::Instant::now(), posted.body_len));
-                if cut_after.is_some_and(|n| posted.body_len >= n) {
-                    return Ok((Bytes::new(), posted));
-                }
-                let data = data.slice(..data.len().min(keep - kept_before));
-                if data.is_empty() {
-                    continue;
-                }
-                match &first {
-                    None => first = Some(data),
-                    Some(f) => {
-                        if rest.is_empty() {
-                            rest.extend_from_slice(f);
-                        }
-                        rest.extend_from_slice(&data);
-                    }
-                }
-            }
-            Err(frame) => {
-                if let Ok(trailers) = frame.into_trailers() {
-                    posted.trailers.extend(trailers.iter().map(|(k, v)| {
-                        (
-                            k.as_str().to_string(),
-                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                        )
-                    }));
-                }
-            }
-        }
+        });
+        return Err("connection closed mid-body by fault injection".into());
     }
-    let data = if rest.is_empty() {
-        first.unwrap_or_default()
-    } else {
-        rest.freeze()
+    answer_delay(shared).await;
+    let close = {
+        let mut st = lock(shared);
+        let close = st.faults.response_close > 0;
+        if close {
+            st.faults.response_close -= 1;
+        }
+        close
     };
-    Ok((data, posted))
+    let body_len = posted.body_len;
+    if close {
+        let _ = answer(shared, id, answered_at, posted, |_| {
+            let status = 0;
+            (status, Outcome::Rejected { status, body_len })
+        });
+        return Err("connection closed by fault injection".into());
+    }
+    let limit = if posted.response_mode() == Some("streaming") {
+        MAX_STREAMED_BYTES
+    } else {
+        MAX_RESPONSE_BYTES
+    };
+    Ok(answer(shared, id, answered_at, posted, |faults| {
+        if let Some(status) = faults.response_status.pop_front() {
+            (status, Outcome::Rejected { status, body_len })
+        } else if body_len > limit {
+            let status = 413;
+            (status, Outcome::Rejected { status, body_len })
+        } else {
+            (202, Outcome::Response(body))
+        }
+    }))
 }
 
 async fn answer_delay(shared: &Arc<Shared>) {
@@ -334,11 +275,6 @@ async fn answer_delay(shared: &Arc<Shared>) {
     if let Some(d) = delay {
         tokio::time::sleep(d).await;
     }
-}
-
-fn parse_body(body: &[u8]) -> Value {
-    serde_json::from_slice(body)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
 }
 
 /// Completes invocation `id` with what `decide` returns (status for the runtime, outcome for the test);
