@@ -14,29 +14,38 @@ fn get(source: Source, path: &str) -> Value {
     source.event("GET", path, &[])
 }
 
+/// Each source's answer to GET `path` is exactly `want`.
+async fn assert_exact(lambda: &Lambda, sources: &[Source], path: &str, want: Value) {
+    for &source in sources {
+        let resp = lambda.respond(&get(source, path)).await;
+        assert_eq!(resp, want, "{source:?} {path}");
+    }
+}
+
+/// GET `path` through `source` answers `status`; the response, for the checks that follow.
+async fn get_status(lambda: &Lambda, source: Source, path: &str, status: u16) -> Value {
+    let resp = lambda.respond(&get(source, path)).await;
+    assert_eq!(resp["statusCode"], status, "{source:?} {path}: {resp}");
+    resp
+}
+
 // ----- exact shapes -------------------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rest_and_v1_response_is_exactly_multi_value_headers() {
     let lambda = Lambda::start().await;
-    for source in [Source::Rest, Source::HttpV1] {
-        let resp = lambda.respond(&get(source, "/headers")).await;
-        assert_eq!(
-            resp,
-            json!({
-                "statusCode": 200,
-                "multiValueHeaders": {
-                    "Content-Type": ["text/plain; charset=UTF-8"],
-                    "X-Multi": ["a", "b"],
-                    "x-lower-case": ["v"],
-                    "X-MiXeD-CaSe": ["v"]
-                },
-                "body": "headers route",
-                "isBase64Encoded": false
-            }),
-            "{source:?}"
-        );
-    }
+    let want = json!({
+        "statusCode": 200,
+        "multiValueHeaders": {
+            "Content-Type": ["text/plain; charset=UTF-8"],
+            "X-Multi": ["a", "b"],
+            "x-lower-case": ["v"],
+            "X-MiXeD-CaSe": ["v"]
+        },
+        "body": "headers route",
+        "isBase64Encoded": false
+    });
+    assert_exact(&lambda, &[Source::Rest, Source::HttpV1], "/headers", want).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -64,60 +73,57 @@ async fn rest_and_v1_cookies_stay_in_multi_value_headers_and_no_cookies_key() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn v2_response_is_exactly_headers_and_cookies() {
     let lambda = Lambda::start().await;
-    for source in [Source::HttpV2, Source::FunctionUrl] {
-        let resp = lambda.respond(&get(source, "/headers")).await;
-        assert_eq!(
-            resp,
-            json!({
-                "statusCode": 200,
-                "headers": {
-                    "Content-Type": "text/plain; charset=UTF-8",
-                    "X-Multi": "a, b",
-                    "x-lower-case": "v",
-                    "X-MiXeD-CaSe": "v"
-                },
-                "cookies": [],
-                "body": "headers route",
-                "isBase64Encoded": false
-            }),
-            "{source:?}"
-        );
-    }
+    let want = json!({
+        "statusCode": 200,
+        "headers": {
+            "Content-Type": "text/plain; charset=UTF-8",
+            "X-Multi": "a, b",
+            "x-lower-case": "v",
+            "X-MiXeD-CaSe": "v"
+        },
+        "cookies": [],
+        "body": "headers route",
+        "isBase64Encoded": false
+    });
+    assert_exact(
+        &lambda,
+        &[Source::HttpV2, Source::FunctionUrl],
+        "/headers",
+        want,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn v2_every_set_cookie_goes_to_cookies() {
     let lambda = Lambda::start().await;
-    for source in [Source::HttpV2, Source::FunctionUrl] {
-        let resp = lambda.respond(&get(source, "/cookies")).await;
-        assert_eq!(
-            resp,
-            json!({
-                "statusCode": 200,
-                "headers": {"Content-Type": "text/html; charset=UTF-8"},
-                "cookies": ["a=1; Path=/", "b=2; HttpOnly", "c=x%20y"],
-                "body": "<p>cookies</p>",
-                "isBase64Encoded": false
-            }),
-            "{source:?}"
-        );
-    }
+    let want = json!({
+        "statusCode": 200,
+        "headers": {"Content-Type": "text/html; charset=UTF-8"},
+        "cookies": ["a=1; Path=/", "b=2; HttpOnly", "c=x%20y"],
+        "body": "<p>cookies</p>",
+        "isBase64Encoded": false
+    });
+    assert_exact(
+        &lambda,
+        &[Source::HttpV2, Source::FunctionUrl],
+        "/cookies",
+        want,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alb_single_value_response_uses_headers_and_status_description() {
     let lambda = Lambda::start().await;
-    let resp = lambda.respond(&get(Source::Alb, "/json")).await;
-    assert_eq!(
-        resp,
-        json!({
-            "statusCode": 200,
-            "statusDescription": "200 OK",
-            "headers": {"Content-Type": "application/json"},
-            "body": r#"{"ok":true,"caf\u00e9":"\u2713"}"#,
-            "isBase64Encoded": false
-        })
-    );
+    let want = json!({
+        "statusCode": 200,
+        "statusDescription": "200 OK",
+        "headers": {"Content-Type": "application/json"},
+        "body": r#"{"ok":true,"caf\u00e9":"\u2713"}"#,
+        "isBase64Encoded": false
+    });
+    assert_exact(&lambda, &[Source::Alb], "/json", want).await;
     let resp = lambda.respond(&get(Source::Alb, "/cookies")).await;
     assert_eq!(
         keys(&resp),
@@ -136,22 +142,19 @@ async fn alb_single_value_response_uses_headers_and_status_description() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alb_multi_value_response_uses_multi_value_headers() {
     let lambda = Lambda::start().await;
-    let resp = lambda.respond(&get(Source::AlbMulti, "/headers")).await;
-    assert_eq!(
-        resp,
-        json!({
-            "statusCode": 200,
-            "statusDescription": "200 OK",
-            "multiValueHeaders": {
-                "Content-Type": ["text/plain; charset=UTF-8"],
-                "X-Multi": ["a", "b"],
-                "x-lower-case": ["v"],
-                "X-MiXeD-CaSe": ["v"]
-            },
-            "body": "headers route",
-            "isBase64Encoded": false
-        })
-    );
+    let want = json!({
+        "statusCode": 200,
+        "statusDescription": "200 OK",
+        "multiValueHeaders": {
+            "Content-Type": ["text/plain; charset=UTF-8"],
+            "X-Multi": ["a", "b"],
+            "x-lower-case": ["v"],
+            "X-MiXeD-CaSe": ["v"]
+        },
+        "body": "headers route",
+        "isBase64Encoded": false
+    });
+    assert_exact(&lambda, &[Source::AlbMulti], "/headers", want).await;
     let resp = lambda.respond(&get(Source::AlbMulti, "/cookies")).await;
     assert_eq!(
         resp["multiValueHeaders"]["Set-Cookie"],
@@ -181,10 +184,7 @@ async fn alb_status_descriptions() {
         (503, "503 Service Unavailable"),
     ] {
         for source in [Source::Alb, Source::AlbMulti] {
-            let resp = lambda
-                .respond(&get(source, &format!("/status/{code}")))
-                .await;
-            assert_eq!(resp["statusCode"], code, "{source:?}");
+            let resp = get_status(&lambda, source, &format!("/status/{code}"), code).await;
             assert_eq!(resp["statusDescription"], desc, "{source:?}");
             assert_eq!(resp["body"], format!("status {code}"), "{source:?}");
         }
@@ -200,8 +200,7 @@ async fn no_status_description_outside_alb() {
         Source::HttpV2,
         Source::FunctionUrl,
     ] {
-        let resp = lambda.respond(&get(source, "/status/404")).await;
-        assert_eq!(resp["statusCode"], 404, "{source:?}");
+        let resp = get_status(&lambda, source, "/status/404", 404).await;
         assert!(
             resp.get("statusDescription").is_none(),
             "{source:?}: {resp}"
@@ -216,20 +215,9 @@ async fn status_from_http_response_code_and_status_line() {
     let lambda = Lambda::start().await;
     for source in Source::ALL {
         for code in [201, 404, 418, 503] {
-            let resp = lambda
-                .respond(&get(source, &format!("/status/{code}")))
-                .await;
-            assert_eq!(
-                resp["statusCode"], code,
-                "{source:?} http_response_code({code})"
-            );
-            let resp = lambda
-                .respond(&get(source, &format!("/status-line/{code}")))
-                .await;
-            assert_eq!(
-                resp["statusCode"], code,
-                "{source:?} header('HTTP/1.1 {code} ...')"
-            );
+            // http_response_code($code), then header("HTTP/1.1 $code ...").
+            get_status(&lambda, source, &format!("/status/{code}"), code).await;
+            get_status(&lambda, source, &format!("/status-line/{code}"), code).await;
         }
     }
 }
@@ -238,8 +226,7 @@ async fn status_from_http_response_code_and_status_line() {
 async fn redirect_keeps_location() {
     let lambda = Lambda::start().await;
     for source in Source::ALL {
-        let resp = lambda.respond(&get(source, "/redirect")).await;
-        assert_eq!(resp["statusCode"], 302, "{source:?}");
+        let resp = get_status(&lambda, source, "/redirect", 302).await;
         let location = match source {
             Source::Rest | Source::HttpV1 | Source::AlbMulti => {
                 resp["multiValueHeaders"]["Location"].clone()
@@ -262,8 +249,7 @@ async fn redirect_keeps_location() {
 async fn no_content_has_empty_body() {
     let lambda = Lambda::start().await;
     for source in Source::ALL {
-        let resp = lambda.respond(&get(source, "/no-content")).await;
-        assert_eq!(resp["statusCode"], 204, "{source:?}");
+        let resp = get_status(&lambda, source, "/no-content", 204).await;
         assert_eq!(body_bytes(&resp), b"", "{source:?}");
     }
 }
@@ -375,7 +361,7 @@ async fn response_over_the_limit_becomes_502() {
                 other.describe()
             ),
         }
-        let resp = lambda.respond(&get(source, "/json")).await;
-        assert_eq!(resp["statusCode"], 200, "{source:?}: the next invocation");
+        // The next invocation is served.
+        get_status(&lambda, source, "/json", 200).await;
     }
 }

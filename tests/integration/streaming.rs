@@ -40,6 +40,27 @@ async fn streamed(lambda: &Lambda, event: &Value, timeout: Duration) -> Invocati
     inv
 }
 
+/// A faults.php route, streamed (see [`streamed`]).
+async fn streamed_fault(
+    lambda: &Lambda,
+    route: &str,
+    query: &[(&str, &str)],
+    timeout: Duration,
+) -> Invocation {
+    streamed(lambda, &faults(route, query), timeout).await
+}
+
+/// After a failure, the next stream is served whole: a 200 without error trailers.
+async fn assert_streams_again(lambda: &Lambda) {
+    let next = streamed_fault(lambda, "/cookies-and-flush", &[], Duration::from_secs(10)).await;
+    assert_eq!(next.outcome.streamed_http().0["statusCode"], 200);
+    assert!(
+        next.posted.trailers.is_empty(),
+        "{:?}",
+        next.posted.trailers
+    );
+}
+
 /// The trailers of a cut stream: the error type, and the error JSON in base64.
 fn error_trailers(inv: &Invocation) -> (String, Value) {
     let kind = inv
@@ -58,12 +79,7 @@ fn error_trailers(inv: &Invocation) -> (String, Value) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn function_url_responses_stream_prelude_and_raw_body() {
     let lambda = Lambda::start_env(STREAM).await;
-    let inv = streamed(
-        &lambda,
-        &faults("/cookies-and-flush", &[]),
-        Duration::from_secs(10),
-    )
-    .await;
+    let inv = streamed_fault(&lambda, "/cookies-and-flush", &[], Duration::from_secs(10)).await;
     let (prelude, body) = inv.outcome.streamed_http();
     assert_eq!(prelude["statusCode"], 200, "{prelude}");
     assert_eq!(prelude["headers"]["X-Multi"], "one, two");
@@ -79,9 +95,10 @@ async fn function_url_responses_stream_prelude_and_raw_body() {
     assert!(inv.posted.trailers.is_empty(), "{:?}", inv.posted.trailers);
 
     // Binary bodies go raw: no base64 in a stream.
-    let inv = streamed(
+    let inv = streamed_fault(
         &lambda,
-        &faults("/stream-mb", &[("mb", "1")]),
+        "/stream-mb",
+        &[("mb", "1")],
         Duration::from_secs(10),
     )
     .await;
@@ -133,9 +150,10 @@ async fn rest_streams_with_multi_value_headers_and_http_apis_and_albs_stay_buffe
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flushed_output_arrives_while_the_script_runs() {
     let lambda = Lambda::start_env(STREAM).await;
-    let inv = streamed(
+    let inv = streamed_fault(
         &lambda,
-        &faults("/flush-sleep", &[("ms", "1000")]),
+        "/flush-sleep",
+        &[("ms", "1000")],
         Duration::from_secs(10),
     )
     .await;
@@ -164,12 +182,7 @@ async fn flushed_output_arrives_while_the_script_runs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_dying_mid_stream_ends_it_with_error_trailers() {
     let lambda = Lambda::start_env(STREAM).await;
-    let inv = streamed(
-        &lambda,
-        &faults("/stream-then-die", &[]),
-        Duration::from_secs(10),
-    )
-    .await;
+    let inv = streamed_fault(&lambda, "/stream-then-die", &[], Duration::from_secs(10)).await;
     let (prelude, body) = inv.outcome.streamed_http();
     assert_eq!(prelude["statusCode"], 200);
     assert!(
@@ -185,13 +198,7 @@ async fn a_worker_dying_mid_stream_ends_it_with_error_trailers() {
             .is_some_and(|m| m.contains("closed")),
         "{error}"
     );
-    let next = streamed(
-        &lambda,
-        &faults("/cookies-and-flush", &[]),
-        Duration::from_secs(10),
-    )
-    .await;
-    assert!(next.posted.trailers.is_empty());
+    assert_streams_again(&lambda).await;
 }
 
 /// Past the deadline after the first byte: the worker is killed and the stream ends with a timeout
@@ -199,12 +206,7 @@ async fn a_worker_dying_mid_stream_ends_it_with_error_trailers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_deadline_cuts_a_stream_or_answers_504_before_its_first_byte() {
     let lambda = Lambda::start_env(STREAM).await;
-    let inv = streamed(
-        &lambda,
-        &faults("/stream-then-busy", &[]),
-        Duration::from_secs(2),
-    )
-    .await;
+    let inv = streamed_fault(&lambda, "/stream-then-busy", &[], Duration::from_secs(2)).await;
     assert!(
         inv.answered_at <= inv.deadline,
         "answered after the deadline"
@@ -219,13 +221,7 @@ async fn the_deadline_cuts_a_stream_or_answers_504_before_its_first_byte() {
     assert_eq!(prelude["statusCode"], 504);
     assert_eq!(body, b"504 Gateway Timeout\n");
     assert!(inv.posted.trailers.is_empty());
-    let next = streamed(
-        &lambda,
-        &faults("/cookies-and-flush", &[]),
-        Duration::from_secs(10),
-    )
-    .await;
-    assert_eq!(next.outcome.streamed_http().0["statusCode"], 200);
+    assert_streams_again(&lambda).await;
 }
 
 /// A 100 MiB response streams through with the bootstrap's memory flat (it reads php-fpm only as
@@ -235,9 +231,10 @@ async fn large_bodies_stream_in_flat_memory_and_stop_at_200_mib() {
     let lambda = Lambda::start_env(STREAM).await;
     let pid = lambda.bs.pid();
     // Warm: the first response allocates what every response needs.
-    streamed(
+    streamed_fault(
         &lambda,
-        &faults("/stream-mb", &[("mb", "4")]),
+        "/stream-mb",
+        &[("mb", "4")],
         Duration::from_secs(30),
     )
     .await;
@@ -255,9 +252,10 @@ async fn large_bodies_stream_in_flat_memory_and_stop_at_200_mib() {
         }
         peak
     });
-    let inv = streamed(
+    let inv = streamed_fault(
         &lambda,
-        &faults("/stream-mb", &[("mb", "100")]),
+        "/stream-mb",
+        &[("mb", "100")],
         Duration::from_secs(60),
     )
     .await;
@@ -273,9 +271,10 @@ async fn large_bodies_stream_in_flat_memory_and_stop_at_200_mib() {
         "the bootstrap's RSS grew by {grown} KiB streaming 100 MiB"
     );
 
-    let inv = streamed(
+    let inv = streamed_fault(
         &lambda,
-        &faults("/stream-mb", &[("mb", "210")]),
+        "/stream-mb",
+        &[("mb", "210")],
         Duration::from_secs(60),
     )
     .await;
@@ -401,13 +400,7 @@ async fn a_stream_closed_by_the_runtime_api_frees_its_worker() {
         "{logs}"
     );
     let started = std::time::Instant::now();
-    let next = streamed(
-        &lambda,
-        &faults("/cookies-and-flush", &[]),
-        Duration::from_secs(10),
-    )
-    .await;
-    assert_eq!(next.outcome.streamed_http().0["statusCode"], 200);
+    assert_streams_again(&lambda).await;
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "{:?}",
