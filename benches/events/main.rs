@@ -43,24 +43,11 @@ fn repo() -> PathBuf {
 
 fn main() -> ExitCode {
     let quick = std::env::args().any(|a| a == "--quick");
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("bench: cannot start tokio: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(quick)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("bench: FAILED: {e}");
-            ExitCode::FAILURE
-        }
-    }
+        .build();
+    support::bench_main(runtime, run(quick))
 }
 
 async fn run(quick: bool) -> Result<(), String> {

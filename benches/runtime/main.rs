@@ -100,23 +100,10 @@ fn main() -> ExitCode {
         only,
         cpu: pinned_cpu,
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("bench: cannot start tokio: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(options)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("bench: FAILED: {e}");
-            ExitCode::FAILURE
-        }
-    }
+        .build();
+    support::bench_main(runtime, run(options))
 }
 
 type Result<T> = std::result::Result<T, String>;

@@ -231,6 +231,28 @@ pub fn keys(v: &Value) -> Vec<String> {
     k
 }
 
+/// A bench's `main` after its arguments: `run` on `runtime` (the bench says which kind), its error
+/// printed, and the exit code.
+pub fn bench_main(
+    runtime: std::io::Result<tokio::runtime::Runtime>,
+    run: impl std::future::Future<Output = Result<(), String>>,
+) -> std::process::ExitCode {
+    let runtime = match runtime {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("bench: cannot start tokio: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench: FAILED: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// The version string the bootstrap must report in SERVER_SOFTWARE.
 pub fn server_software() -> String {
     format!("lambda-fpm/{}", env!("CARGO_PKG_VERSION"))
