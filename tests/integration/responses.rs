@@ -29,6 +29,16 @@ async fn get_status(lambda: &Lambda, source: Source, path: &str, status: u16) ->
     resp
 }
 
+/// The `/headers` route's headers in the `multiValueHeaders` shape (REST, HTTP API 1.0, ALB multi).
+fn headers_route_multi_value() -> Value {
+    json!({
+        "Content-Type": ["text/plain; charset=UTF-8"],
+        "X-Multi": ["a", "b"],
+        "x-lower-case": ["v"],
+        "X-MiXeD-CaSe": ["v"]
+    })
+}
+
 // ----- exact shapes -------------------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -36,12 +46,7 @@ async fn rest_and_v1_response_is_exactly_multi_value_headers() {
     let lambda = Lambda::start().await;
     let want = json!({
         "statusCode": 200,
-        "multiValueHeaders": {
-            "Content-Type": ["text/plain; charset=UTF-8"],
-            "X-Multi": ["a", "b"],
-            "x-lower-case": ["v"],
-            "X-MiXeD-CaSe": ["v"]
-        },
+        "multiValueHeaders": headers_route_multi_value(),
         "body": "headers route",
         "isBase64Encoded": false
     });
@@ -145,12 +150,7 @@ async fn alb_multi_value_response_uses_multi_value_headers() {
     let want = json!({
         "statusCode": 200,
         "statusDescription": "200 OK",
-        "multiValueHeaders": {
-            "Content-Type": ["text/plain; charset=UTF-8"],
-            "X-Multi": ["a", "b"],
-            "x-lower-case": ["v"],
-            "X-MiXeD-CaSe": ["v"]
-        },
+        "multiValueHeaders": headers_route_multi_value(),
         "body": "headers route",
         "isBase64Encoded": false
     });

@@ -80,16 +80,7 @@ pub async fn request(
             .await
             .unwrap_or_else(|e| panic!("{method} {target} on 127.0.0.1:{port}: {e}"));
         let status = resp.status().as_u16();
-        let headers = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
+        let headers = header_pairs(resp.headers());
         let body = resp
             .into_body()
             .collect()
@@ -110,4 +101,17 @@ pub async fn request(
 
 pub async fn get(port: u16, target: &str) -> HttpResponse {
     request(port, "GET", target, &[], Vec::new()).await
+}
+
+/// A header map as (name, value) pairs in order, values as text (odd bytes replaced, never a panic).
+pub fn header_pairs(headers: &hyper::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
 }

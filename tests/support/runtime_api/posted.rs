@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::outcome::Posted;
 use super::server::BoxError;
+use crate::support::http::header_pairs;
 
 /// Reads a POST's body frame by frame: the data (in one piece when it came in one) up to `keep` bytes,
 /// the whole length and the trailers, with the request headers. With `cut_after`, it stops reading
@@ -18,18 +19,8 @@ pub(super) async fn read_posted(
     keep: usize,
     cut_after: Option<usize>,
 ) -> Result<(Bytes, Posted), BoxError> {
-    let headers = req
-        .headers()
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
     let mut posted = Posted {
-        headers,
+        headers: header_pairs(req.headers()),
         ..Posted::default()
     };
     let mut body = req.into_body();
@@ -63,12 +54,7 @@ pub(super) async fn read_posted(
             }
             Err(frame) => {
                 if let Ok(trailers) = frame.into_trailers() {
-                    posted.trailers.extend(trailers.iter().map(|(k, v)| {
-                        (
-                            k.as_str().to_string(),
-                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                        )
-                    }));
+                    posted.trailers.extend(header_pairs(&trailers));
                 }
             }
         }
