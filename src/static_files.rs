@@ -283,4 +283,32 @@ mod tests {
         assert_eq!(head.status, 200);
         assert_eq!(header(&head, "content-length"), Some("3"));
     }
+
+    #[test]
+    fn streamed_small_files_whole_and_large_ones_as_read() {
+        let config = StaticConfig::default();
+        let (_d, small) = file("small.txt", b"abc");
+        let r = respond_streamed(&small, &req("GET", &[]), &config);
+        assert!(r.rest.is_none());
+        assert_eq!(&r.head.body[..], b"abc");
+        assert_eq!(header(&r.head, "content-length"), Some("3"));
+        let (_d, large) = file("large.bin", &vec![7u8; STREAM_WHOLE as usize + 1]);
+        let r = respond_streamed(&large, &req("GET", &[]), &config);
+        assert!(r.rest.is_some(), "a large file is read while it is sent");
+        assert!(r.head.body.is_empty());
+        let len = (STREAM_WHOLE + 1).to_string();
+        assert_eq!(header(&r.head, "content-length"), Some(len.as_str()));
+        let etag = header(&r.head, "etag").expect("etag").to_owned();
+        let r = respond_streamed(&large, &req("GET", &[("If-None-Match", &etag)]), &config);
+        assert_eq!(r.head.status, 304);
+        assert!(r.rest.is_none());
+        let head = respond_streamed(&large, &req("HEAD", &[]), &config);
+        // Answered whole, as in buffered mode; the response writer drops a HEAD's body.
+        assert!(head.rest.is_none());
+        assert_eq!(header(&head.head, "content-length"), Some(len.as_str()));
+        let post = respond_streamed(&large, &req("POST", &[]), &config);
+        assert_eq!(post.head.status, 405);
+        let missing = respond_streamed(&large.with_extension("gone"), &req("GET", &[]), &config);
+        assert_eq!(missing.head.status, 404);
+    }
 }
