@@ -66,23 +66,26 @@ pub fn respond_streamed(path: &Path, req: &HttpRequest, config: &StaticConfig) -
         Err(answer) => return answer.into(),
     };
     let len = meta.len();
-    if len <= STREAM_WHOLE || req.is_head() {
+    if len <= STREAM_WHOLE {
         return whole(path, req, config, &meta).into();
     }
+    // Past 1 MiB nothing is read for a 304 or a HEAD, so neither meets the buffered path's 16 MiB
+    // limit: both answer for any file a GET could stream.
     let mut response = match head(path, req, config, &meta, STREAM_LIMIT as u64) {
         Ok(head) => head,
         Err(answer) => return answer.into(),
     };
     if response.status == 304 {
-        return whole(path, req, config, &meta).into();
+        return response.into();
     }
     response.headers.push(crate::message::Header::new(
         "Content-Length",
         len.to_string(),
     ));
+    let rest = (!req.is_head()).then(|| file_stream(path.to_path_buf()));
     StreamedResponse {
         head: response,
-        rest: Some(file_stream(path.to_path_buf())),
+        rest,
     }
 }
 
@@ -303,12 +306,29 @@ mod tests {
         assert_eq!(r.head.status, 304);
         assert!(r.rest.is_none());
         let head = respond_streamed(&large, &req("HEAD", &[]), &config);
-        // Answered whole, as in buffered mode; the response writer drops a HEAD's body.
-        assert!(head.rest.is_none());
+        assert!(head.rest.is_none(), "a HEAD reads nothing");
         assert_eq!(header(&head.head, "content-length"), Some(len.as_str()));
         let post = respond_streamed(&large, &req("POST", &[]), &config);
         assert_eq!(post.head.status, 405);
         let missing = respond_streamed(&large.with_extension("gone"), &req("GET", &[]), &config);
         assert_eq!(missing.head.status, 404);
+    }
+
+    #[test]
+    fn streamed_304_and_head_answer_for_files_past_the_buffered_limit() {
+        let config = StaticConfig::default();
+        let (_d, big) = file("big.bin", &vec![1u8; MAX_FILE as usize + 1]);
+        let get = respond_streamed(&big, &req("GET", &[]), &config);
+        assert_eq!(get.head.status, 200);
+        assert!(get.rest.is_some());
+        let etag = header(&get.head, "etag").expect("etag").to_owned();
+        let cached = respond_streamed(&big, &req("GET", &[("If-None-Match", &etag)]), &config);
+        assert_eq!(cached.head.status, 304, "not a 502 for its size");
+        assert!(cached.rest.is_none());
+        let head = respond_streamed(&big, &req("HEAD", &[]), &config);
+        assert_eq!(head.head.status, 200);
+        let len = (MAX_FILE + 1).to_string();
+        assert_eq!(header(&head.head, "content-length"), Some(len.as_str()));
+        assert!(head.rest.is_none() && head.head.body.is_empty());
     }
 }

@@ -27,8 +27,9 @@ use crate::static_files;
 const MAX_HEAD: usize = 1024 * 1024;
 
 impl App {
-    /// The request's response with its body streamed. HEAD requests, redirects and refusals have no
-    /// body worth streaming and take the buffered path.
+    /// The request's response with its body streamed. A script's HEAD response, redirects and
+    /// refusals have no body worth streaming and take the buffered path; a static file's HEAD is
+    /// answered from its metadata, whatever its size.
     pub async fn handle_request_streamed(
         &self,
         req: &HttpRequest,
@@ -36,13 +37,16 @@ impl App {
         invocation: &InvocationInfo,
         compression: Choice,
     ) -> Result<StreamedResponse, AppError> {
-        if req.is_head() {
-            return Ok(self
-                .handle_request(req, request_context, invocation, compression)
-                .await?
-                .into());
-        }
         let script = match self.route(req, invocation) {
+            Routed::Script(script) if req.is_head() => {
+                return match self
+                    .run_script(req, &script, request_context, invocation, compression)
+                    .await
+                {
+                    Ok(response) => Ok(response.into()),
+                    Err(e) => e.into_response(&invocation.request_id).map(Into::into),
+                };
+            }
             Routed::Script(script) => script,
             Routed::Static(path) => {
                 let file = static_files::respond_streamed(&path, req, &self.static_config);

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::support::runtime_api::Invocation;
 use crate::support::{
-    app_root, free_port, unb64, wait_for_port, Bootstrap, Lambda, Source, HANDLER,
+    app_root, free_port, unb64, wait_for_port, Bootstrap, Lambda, Request, Source, HANDLER,
 };
 
 const STREAM: &[(&str, &str)] = &[("LAMBDA_FPM_INVOKE_MODE", "response_stream")];
@@ -320,6 +320,28 @@ async fn static_files_stream() {
     let event = Source::FunctionUrl.event("GET", "/small.txt", &[]);
     let inv = streamed(&lambda, &event, Duration::from_secs(10)).await;
     assert_eq!(inv.outcome.streamed_http().1, b"small file\n");
+
+    // Past the buffered path's 16 MiB, HEAD and a revalidation still answer as for any file.
+    let huge_len = 20 * 1024 * 1024;
+    std::fs::File::create(public.join("huge.bin"))
+        .and_then(|f| f.set_len(huge_len))
+        .expect("huge.bin");
+    let event = Source::FunctionUrl.event("HEAD", "/huge.bin", &[]);
+    let inv = streamed(&lambda, &event, Duration::from_secs(10)).await;
+    let (prelude, body) = inv.outcome.streamed_http();
+    assert_eq!(prelude["statusCode"], 200, "{prelude}");
+    assert_eq!(prelude["headers"]["Content-Length"], huge_len.to_string());
+    assert!(body.is_empty(), "a HEAD has no body");
+    let etag = prelude["headers"]["ETag"]
+        .as_str()
+        .expect("etag")
+        .to_owned();
+    let event =
+        Source::FunctionUrl.request(&Request::get("/huge.bin").header("If-None-Match", &etag));
+    let inv = streamed(&lambda, &event, Duration::from_secs(10)).await;
+    let (prelude, body) = inv.outcome.streamed_http();
+    assert_eq!(prelude["statusCode"], 304, "{prelude}");
+    assert!(body.is_empty());
 }
 
 /// `bootstrap serve` in streaming mode answers with chunked HTTP, and what PHP flushes reaches the

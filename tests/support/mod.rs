@@ -15,7 +15,7 @@ use base64::Engine as _;
 use serde_json::Value;
 
 pub use bootstrap::{app_root, free_port, wait_for_port, Bootstrap};
-pub use events::Source;
+pub use events::{Request, Source};
 pub use runtime_api::{Invocation, Outcome, RuntimeApi, FUNCTION_ARN, MAX_RESPONSE_BYTES};
 
 /// The fixture app's front controller, relative to the task root.
