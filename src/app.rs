@@ -20,7 +20,7 @@ use crate::message::{HttpRequest, HttpResponse};
 use crate::php_fpm::{Backend, BackendError, FpmError};
 use crate::router::{Route, Router, Script};
 use crate::static_files::{self, StaticConfig};
-use crate::worker::{EventHandler, WorkerError};
+use crate::worker::{self, EventHandler, WorkerError};
 
 /// More stdout than this can never fit in a buffered Lambda response uncompressed: drained, not kept.
 const MAX_STDOUT: usize = response::BUFFERED_LIMIT + 64 * 1024;
@@ -221,7 +221,12 @@ impl App {
                     Kind::Event(source) => source,
                     _ => event_source::Source::Direct,
                 };
-                Ok(crate::worker::run(self, handler, raw, &source, invocation).await?)
+                let on = worker::Run {
+                    backend: &self.backend,
+                    server_software: &self.site.server_software,
+                    budget: self.budget(invocation),
+                };
+                Ok(worker::run(on, handler, raw, &source, invocation).await?)
             }
             (kind, ..) => Err(AppError::Unhandled(format!(
                 "{not_http}; set {} to run it (docs/events.md)",

@@ -11,7 +11,6 @@ use bytes::Bytes;
 use futures_util::Stream;
 
 use crate::fastcgi::FcgiError;
-use crate::lambda::diagnostic::Diagnostic;
 use crate::message::HttpResponse;
 
 /// The rest of a body, piece by piece. An `Err` item ends it: the body is cut, and the receiver must
@@ -65,11 +64,5 @@ impl StreamError {
             StreamError::File { .. } => "Runtime.StaticFileUnreadable",
             StreamError::Compression(_) => "Runtime.CompressionFailed",
         }
-    }
-}
-
-impl From<&StreamError> for Diagnostic {
-    fn from(error: &StreamError) -> Self {
-        Diagnostic::new(error.error_type(), error.to_string())
     }
 }

@@ -21,7 +21,7 @@
 //! ```
 //! `cli` is the shape of argv (clap); `config` is the only reader of the environment (a pure parse into
 //! typed values, then `config::files` for the file system); `main` owns the process lifecycle and exit
-//! codes; `lambda::lifecycle` runs between php-fpm being ready and the first `/next` (the warm-up
+//! codes; `lifecycle` runs between php-fpm being ready and the first `/next` (the warm-up
 //! requests through the same `App`, and SnapStart's snapshot and restore).
 
 pub mod app;
@@ -33,6 +33,7 @@ pub mod config;
 pub mod console;
 pub mod fastcgi;
 pub mod lambda;
+pub mod lifecycle;
 pub mod logging;
 pub mod message;
 pub mod php_fpm;

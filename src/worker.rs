@@ -11,13 +11,12 @@ use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::app::App;
 use crate::cgi::CgiError;
 use crate::fastcgi::{FcgiError, Params, Request};
 use crate::lambda::event_source::Source;
 use crate::lambda::{response, InvocationInfo};
 use crate::message::HttpResponse;
-use crate::php_fpm::{BackendError, FpmError};
+use crate::php_fpm::{Backend, BackendError, FpmError};
 
 /// The runtime's PHP entry script, written next to php-fpm's socket at init (see its comments).
 pub const ENTRY_SCRIPT: &str = include_str!("worker/entry.php");
@@ -87,15 +86,23 @@ impl From<BackendError> for WorkerError {
     }
 }
 
+/// Where an event's handler runs: the php-fpm the HTTP path uses, and the time it may take.
+pub struct Run<'a> {
+    pub backend: &'a Backend,
+    /// `SERVER_SOFTWARE`, as the HTTP path sets it.
+    pub server_software: &'a str,
+    pub budget: Duration,
+}
+
 /// Runs the handler for `event` and returns its output as the result JSON.
 pub async fn run(
-    app: &App,
+    on: Run<'_>,
     handler: &EventHandler,
     event: &[u8],
     source: &Source,
     invocation: &InvocationInfo,
 ) -> Result<Vec<u8>, WorkerError> {
-    let mut params = params(handler, &app.site.server_software, event.len(), source);
+    let mut params = params(handler, on.server_software, event.len(), source);
     params.extend(invocation.server_variables(None));
     let request_id = invocation.request_id.as_str();
     // php-fpm sends PHP's messages to its own log; a php.ini that turns fastcgi.logging on sends
@@ -106,11 +113,11 @@ pub async fn run(
         }
     };
     let started = Instant::now();
-    let output = app
+    let output = on
         .backend
         .execute(
             &Request::new(&params, event),
-            app.budget(invocation),
+            on.budget,
             MAX_STDOUT,
             on_stderr,
         )

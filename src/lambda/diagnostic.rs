@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use crate::body::StreamError;
+
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Diagnostic {
     #[serde(rename = "errorType")]
@@ -23,5 +25,12 @@ impl Diagnostic {
 
     pub fn to_json(&self) -> Vec<u8> {
         serde_json::to_vec(self).unwrap_or_else(|_| b"{}".to_vec())
+    }
+}
+
+/// A stream cut after its first byte: the error its trailers carry.
+impl From<&StreamError> for Diagnostic {
+    fn from(error: &StreamError) -> Self {
+        Diagnostic::new(error.error_type(), error.to_string())
     }
 }

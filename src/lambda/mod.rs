@@ -4,7 +4,6 @@
 pub mod diagnostic;
 pub mod event_source;
 pub mod events;
-pub mod lifecycle;
 pub mod response;
 pub mod runtime;
 pub mod runtime_api;
