@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use bytes::BytesMut;
-use tokio::time::{timeout_at, Instant};
+use tokio::time::Instant;
 
 use super::{App, AppError, Routed, ScriptError};
 use futures_util::StreamExt as _;
@@ -17,6 +17,7 @@ use crate::compress::{self, Choice, Encoder};
 use crate::fastcgi::{Params, Request};
 use crate::lambda::InvocationInfo;
 use crate::message::HttpRequest;
+use crate::php_fpm::backend::before;
 use crate::php_fpm::Lease;
 use crate::router::Script;
 use crate::static_files;
@@ -76,13 +77,14 @@ impl App {
         let deadline = Instant::now() + budget;
         let mut on_stderr = php_logger(invocation.request_id.clone());
         let mut lease = self.backend.lease().await?;
-        match timeout_at(deadline, lease.connection().send(&request)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
+        let (conn, timer) = lease.timed(deadline);
+        match before(timer, conn.send(&request)).await {
+            Some(Ok(())) => {}
+            Some(Err(e)) => {
                 lease.discard();
                 return Err(ScriptError::Fcgi(e));
             }
-            Err(_) => {
+            None => {
                 lease.timed_out();
                 return Err(ScriptError::Timeout(budget));
             }
@@ -228,8 +230,9 @@ async fn read_head(
 ) -> Result<(BytesMut, bool), ScriptError> {
     let mut out = BytesMut::new();
     loop {
-        match timeout_at(deadline, lease.connection().read_stdout(on_stderr)).await {
-            Ok(Ok((data, ended))) => {
+        let (conn, timer) = lease.timed(deadline);
+        match before(timer, conn.read_stdout(on_stderr)).await {
+            Some(Ok((data, ended))) => {
                 out.extend_from_slice(&data);
                 if ended || cgi::head_end(&out).is_some() {
                     return Ok((out, ended));
@@ -238,8 +241,8 @@ async fn read_head(
                     return Err(ScriptError::Cgi(CgiError::NoHeaderEnd));
                 }
             }
-            Ok(Err(e)) => return Err(ScriptError::Fcgi(e)),
-            Err(_) => return Err(ScriptError::Timeout(budget)),
+            Some(Err(e)) => return Err(ScriptError::Fcgi(e)),
+            None => return Err(ScriptError::Timeout(budget)),
         }
     }
 }
@@ -252,17 +255,18 @@ async fn drain(
     on_stderr: &mut (impl FnMut(&[u8]) + Send),
 ) -> Result<(), ScriptError> {
     loop {
-        match timeout_at(deadline, lease.connection().read_stdout(on_stderr)).await {
-            Ok(Ok((_, true))) => {
+        let (conn, timer) = lease.timed(deadline);
+        match before(timer, conn.read_stdout(on_stderr)).await {
+            Some(Ok((_, true))) => {
                 lease.finish();
                 return Ok(());
             }
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => {
+            Some(Ok(_)) => {}
+            Some(Err(e)) => {
                 lease.discard();
                 return Err(ScriptError::Fcgi(e));
             }
-            Err(_) => {
+            None => {
                 lease.timed_out();
                 return Err(ScriptError::Timeout(budget));
             }
@@ -300,13 +304,10 @@ where
     };
     Box::pin(futures_util::stream::unfold(state, |mut st| async move {
         let mut lease = st.lease.take()?;
-        let read = timeout_at(
-            st.deadline,
-            lease.connection().read_stdout(&mut st.on_stderr),
-        )
-        .await;
+        let (conn, timer) = lease.timed(st.deadline);
+        let read = before(timer, conn.read_stdout(&mut st.on_stderr)).await;
         let item = match read {
-            Ok(Ok((data, ended))) => {
+            Some(Ok((data, ended))) => {
                 st.sent += data.len();
                 if st.sent > STREAM_LIMIT {
                     // Dropping the lease unfinished kills the worker.
@@ -323,11 +324,11 @@ where
                 }
                 Ok(data.freeze())
             }
-            Ok(Err(e)) => {
+            Some(Err(e)) => {
                 lease.discard();
                 Err(StreamError::Fcgi(e))
             }
-            Err(_) => {
+            None => {
                 lease.timed_out();
                 Err(StreamError::Timeout(st.budget))
             }
