@@ -6,8 +6,7 @@
 use std::time::Duration;
 
 use bytes::BytesMut;
-use tokio::time::error::Elapsed;
-use tokio::time::{timeout_at, Instant};
+use tokio::time::Instant;
 
 use super::{App, AppError, Routed, ScriptError};
 use futures_util::StreamExt as _;
@@ -18,6 +17,7 @@ use crate::compress::{self, Choice, Encoder};
 use crate::fastcgi::{FcgiError, Params, Request};
 use crate::lambda::InvocationInfo;
 use crate::message::HttpRequest;
+use crate::php_fpm::backend::before;
 use crate::php_fpm::Lease;
 use crate::router::Script;
 use crate::static_files;
@@ -84,7 +84,8 @@ impl App {
         };
         let mut on_stderr = php_logger(invocation.request_id.clone());
         let mut lease = self.backend.lease().await?;
-        let sent = timeout_at(limit.deadline, lease.connection().send(&request)).await;
+        let (conn, timer) = lease.timed(limit.deadline);
+        let sent = before(timer, conn.send(&request)).await;
         let (lease, ()) = settle(lease, sent, budget)?;
         let (lease, out, ended) = read_head(lease, limit, &mut on_stderr).await?;
         let mut head = cgi::parse(out).map_err(ScriptError::Cgi)?;
@@ -242,16 +243,16 @@ impl From<Failed> for StreamError {
 /// be fine), a worker past the deadline is killed (it may still be running the script).
 fn settle<T>(
     lease: Lease,
-    step: Result<Result<T, FcgiError>, Elapsed>,
+    step: Option<Result<T, FcgiError>>,
     budget: Duration,
 ) -> Result<(Lease, T), Failed> {
     match step {
-        Ok(Ok(value)) => Ok((lease, value)),
-        Ok(Err(e)) => {
+        Some(Ok(value)) => Ok((lease, value)),
+        Some(Err(e)) => {
             lease.discard();
             Err(Failed::Fcgi(e))
         }
-        Err(_) => {
+        None => {
             lease.timed_out();
             Err(Failed::Timeout(budget))
         }
@@ -264,7 +265,8 @@ async fn read(
     limit: Limit,
     on_stderr: &mut (impl FnMut(&[u8]) + Send),
 ) -> Result<(Lease, (BytesMut, bool)), Failed> {
-    let read = timeout_at(limit.deadline, lease.connection().read_stdout(on_stderr)).await;
+    let (conn, timer) = lease.timed(limit.deadline);
+    let read = before(timer, conn.read_stdout(on_stderr)).await;
     settle(lease, read, limit.budget)
 }
 

@@ -4,6 +4,7 @@
 pub mod diagnostic;
 pub mod event_source;
 pub mod events;
+pub mod heap;
 pub mod response;
 pub mod runtime;
 pub mod runtime_api;

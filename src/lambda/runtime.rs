@@ -12,6 +12,7 @@ use futures_util::FutureExt as _;
 use http::StatusCode;
 
 use super::diagnostic::Diagnostic;
+use super::heap::HeapKeeper;
 use super::runtime_api::{ApiError, RuntimeApi};
 use super::InvocationInfo;
 use crate::body::BodyStream;
@@ -51,6 +52,7 @@ where
     F: Future<Output = Reply>,
 {
     let mut failures = 0u32;
+    let mut heap = HeapKeeper::default();
     loop {
         let next = match api.next().await {
             Ok(next) => {
@@ -75,6 +77,7 @@ where
             }
         };
         let request_id = next.info.request_id.clone();
+        let event_len = next.event.len();
         // A bug's panic becomes an /error post instead of a dead runtime. Caught in place rather than by
         // spawning a task per invocation (2 µs of a 50 µs hello world): everything the handler holds is
         // dropped on unwind, and the app's shared state has no invariants a half-done request can break.
@@ -90,7 +93,21 @@ where
                 ),
             ))
         });
+        let moved = event_len.saturating_add(reply.len());
         post(&mut api, &request_id, reply).await;
+        // After the post, so the response does not wait for it.
+        heap.after_invocation(moved);
+    }
+}
+
+impl Reply {
+    /// The bytes it carries; `usize::MAX` for a stream, whose size is unknown up front.
+    fn len(&self) -> usize {
+        match self {
+            Reply::Buffered(json) => json.len(),
+            Reply::Streamed { .. } => usize::MAX,
+            Reply::Failed(_) => 0,
+        }
     }
 }
 

@@ -5,10 +5,14 @@
 //! one); a dead master is restarted before the next request while its orphaned workers finish what
 //! other slots had in flight, and are killed once those are answered.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::{Instant, Sleep};
 
 use super::pools::Pool;
 use super::supervisor::{self, FpmError, Supervisor};
@@ -51,6 +55,12 @@ struct Inner {
     in_flight: Mutex<Vec<(u32, usize)>>,
     /// Groups of dead masters whose workers still serve a request.
     retired: Mutex<Vec<u32>>,
+    /// Per slot, the timer its requests' deadlines are kept with. One timer reset per request rather
+    /// than a new one: a deadline later than the one it was armed with only moves a field, where
+    /// registering a new timer woke tokio's driver through its eventfd on every request.
+    timers: Vec<Mutex<Option<Pin<Box<Sleep>>>>>,
+    /// A request failed as it would if the master had died: the next lease asks the kernel.
+    suspect: AtomicBool,
 }
 
 /// One slot, held for one request: its connection, and what to do with its worker when the request
@@ -62,6 +72,7 @@ pub struct Lease {
     slot: usize,
     group: u32,
     conn: Option<Connection>,
+    timer: Option<Pin<Box<Sleep>>>,
 }
 
 impl Backend {
@@ -83,6 +94,8 @@ impl Backend {
                 permits: Arc::new(Semaphore::new(slots)),
                 in_flight: Mutex::default(),
                 retired: Mutex::default(),
+                timers: (0..slots).map(|_| Mutex::new(None)).collect(),
+                suspect: AtomicBool::new(false),
             }),
         }
     }
@@ -96,21 +109,18 @@ impl Backend {
         on_stderr: impl FnMut(&[u8]),
     ) -> Result<Output, BackendError> {
         let mut lease = self.lease().await?;
-        let result = tokio::time::timeout(
-            timeout,
-            lease.connection().execute(request, max_stdout, on_stderr),
-        )
-        .await;
+        let (conn, timer) = lease.timed(Instant::now() + timeout);
+        let result = before(timer, conn.execute(request, max_stdout, on_stderr)).await;
         match result {
-            Ok(Ok(output)) => {
+            Some(Ok(output)) => {
                 lease.finish();
                 Ok(output)
             }
-            Ok(Err(e)) => {
+            Some(Err(e)) => {
                 lease.discard();
                 Err(e.into())
             }
-            Err(_) => {
+            None => {
                 lease.timed_out();
                 Err(BackendError::Timeout(timeout))
             }
@@ -137,6 +147,7 @@ impl Backend {
                     slot,
                     group,
                     conn: Some(conn),
+                    timer: lock(&self.inner.timers[slot]).take(),
                 })
             }
             Err(e) => {
@@ -186,6 +197,9 @@ impl Inner {
     /// (restarting php-fpm first when it died).
     async fn connection(&self, slot: usize) -> Result<Idle, BackendError> {
         let mut supervisor = self.supervisor.lock().await;
+        if self.suspect.swap(false, Ordering::Relaxed) {
+            supervisor.suspect_exit();
+        }
         if !supervisor.is_running() {
             if let Some(dead) = supervisor.group() {
                 lock(&self.retired).push(dead);
@@ -277,6 +291,23 @@ impl Lease {
             .expect("a lease holds its connection until it ends")
     }
 
+    /// The connection and the slot's timer, armed for `deadline`: for [`before`].
+    pub fn timed(&mut self, deadline: Instant) -> (&mut Connection, Pin<&mut Sleep>) {
+        let timer = self
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        if timer.deadline() != deadline {
+            timer.as_mut().reset(deadline);
+        }
+        // Only the methods that consume the lease take the connection out.
+        #[allow(clippy::expect_used)]
+        let conn = self
+            .conn
+            .as_mut()
+            .expect("a lease holds its connection until it ends");
+        (conn, timer.as_mut())
+    }
+
     /// The request completed: the connection is kept for the slot's next request.
     pub fn finish(mut self) {
         if let Some(conn) = self.conn.take() {
@@ -291,11 +322,13 @@ impl Lease {
     /// next time. Its worker is left alone: the master has replaced it already.
     pub fn discard(mut self) {
         self.conn = None;
+        self.inner.suspect.store(true, Ordering::Relaxed);
     }
 
     /// The script ran past its deadline: its worker is killed.
     pub fn timed_out(mut self) {
         self.conn = None;
+        self.inner.suspect.store(true, Ordering::Relaxed);
         self.kill_worker("at the deadline");
     }
 
@@ -313,9 +346,21 @@ impl Drop for Lease {
         if self.conn.take().is_some() {
             self.kill_worker("when its request was abandoned");
         }
+        if let Some(timer) = self.timer.take() {
+            *lock(&self.inner.timers[self.slot]) = Some(timer);
+        }
         lock(&self.inner.free).push(self.slot);
         self.inner.count(self.group, -1);
         self.inner.reap();
+    }
+}
+
+/// `work`'s output, or `None` when `timer` fires first.
+pub async fn before<T>(timer: Pin<&mut Sleep>, work: impl Future<Output = T>) -> Option<T> {
+    tokio::select! {
+        biased;
+        out = work => Some(out),
+        () = timer => None,
     }
 }
 

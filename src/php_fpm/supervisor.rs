@@ -8,10 +8,12 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use futures_util::FutureExt as _;
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
 use tokio::net::UnixStream;
 use tokio::process::{Child, Command};
+use tokio::signal::unix::{signal, Signal as SignalStream, SignalKind};
 
 use super::output::drain;
 use super::pools::{self, Pool};
@@ -89,6 +91,11 @@ pub struct Supervisor {
     not_before: Option<Instant>,
     /// One single-worker pool per slot, as rendered at the last spawn.
     pools: Vec<Pool>,
+    /// SIGCHLD as tokio's driver receives it: the master is only `wait4`ed for after a child of the
+    /// runtime exited (or when this could not be set up), not once per request.
+    sigchld: Option<SignalStream>,
+    /// Set when a request failed in a way a dead master explains: the next look waits for it anyway.
+    suspect: bool,
 }
 
 impl Supervisor {
@@ -102,6 +109,8 @@ impl Supervisor {
             failures: 0,
             not_before: None,
             pools: Vec::new(),
+            sigchld: None,
+            suspect: false,
         }
     }
 
@@ -112,6 +121,10 @@ impl Supervisor {
     /// Spawns php-fpm; returns at once (see [`Supervisor::wait_ready`]).
     pub fn spawn(&mut self) -> Result<(), FpmError> {
         let fpm_config = self.render_pools()?;
+        // Listening before the spawn, so no exit can come before it.
+        if self.sigchld.is_none() && tokio::runtime::Handle::try_current().is_ok() {
+            self.sigchld = signal(SignalKind::child()).ok();
+        }
         let s = &self.settings;
         let mut cmd = Command::new(&s.binary);
         cmd.arg("--nodaemonize")
@@ -270,6 +283,9 @@ impl Supervisor {
     /// running: they may be finishing requests of other slots. The caller kills their group
     /// ([`kill_group`] with [`Supervisor::group`]) once those are answered.
     pub fn is_running(&mut self) -> bool {
+        if self.child.is_some() && !self.may_have_exited() {
+            return true;
+        }
         match self.exited() {
             Some(status) => {
                 tracing::error!(target: "lambda_fpm::php_fpm", "php-fpm exited ({status}); it will be restarted");
@@ -284,6 +300,23 @@ impl Supervisor {
     /// it died; until the next spawn.
     pub fn group(&self) -> Option<u32> {
         self.master_pid
+    }
+
+    /// The next [`Supervisor::is_running`] asks the kernel, whatever SIGCHLD said: a request failed
+    /// in a way a dead master would explain.
+    pub fn suspect_exit(&mut self) {
+        self.suspect = true;
+    }
+
+    /// Whether a child exited since the last look: a SIGCHLD that tokio's driver has taken in (it
+    /// reads its signal pipe whenever it waits for I/O, so a death while `/next` was pending is seen
+    /// before the next request). Costs no system call, unlike the `wait4` it saves.
+    fn may_have_exited(&mut self) -> bool {
+        let signalled = match &mut self.sigchld {
+            Some(sigchld) => sigchld.recv().now_or_never().is_some(),
+            None => true,
+        };
+        std::mem::take(&mut self.suspect) || signalled
     }
 
     fn exited(&mut self) -> Option<String> {
