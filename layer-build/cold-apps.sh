@@ -10,8 +10,9 @@
 #     runs only those variants
 #
 # Prints a Markdown table; exits non-zero when a page is not a 200 with the app's title. The apps are
-# copied, never changed; the precompiled copies run the framework's build step first (Symfony: the
-# container with cache:warmup; Laravel: config:cache), then the opcache warm-up of GET /.
+# copied, never changed; the precompiled copies run the framework's build step first (precompile.sh
+# --symfony: the container, Twig's templates and the router with cache:warmup; --laravel: config, routes,
+# views and events cached), then the opcache warm-up of GET /.
 set -euo pipefail
 
 [ $# -ge 1 ] || { echo "usage: $0 LAYER.zip [APPS_DIR]" >&2; exit 2; }
@@ -62,9 +63,9 @@ for app in laravel symfony; do
   cp -a "$WORK/$app-plain" "$WORK/$app-precompiled"
 done
 [ ! -d "$WORK/symfony-precompiled/var" ] || { echo "cold-apps: $APPS/symfony already has var/" >&2; exit 1; }
-mkdir -p "$WORK/symfony-precompiled/var/cache/prod" "$WORK/laravel-precompiled/bootstrap/cache"
-"$HERE/precompile.sh" "$WORK/opt" "$WORK/symfony-precompiled" "${SYMFONY_ENV[@]}" --php 'bin/console cache:warmup'
-"$HERE/precompile.sh" "$WORK/opt" "$WORK/laravel-precompiled" "${LARAVEL_ENV[@]}" --php 'artisan config:cache'
+[ ! -d "$WORK/laravel-precompiled/storage" ] || { echo "cold-apps: $APPS/laravel already has storage/" >&2; exit 1; }
+"$HERE/precompile.sh" "$WORK/opt" "$WORK/symfony-precompiled" "${SYMFONY_ENV[@]}" --symfony
+"$HERE/precompile.sh" "$WORK/opt" "$WORK/laravel-precompiled" "${LARAVEL_ENV[@]}" --laravel
 # The framework's caches alone (opcache compiles everything at the first request, as without precompiling).
 for app in laravel symfony; do
   cp -a "$WORK/$app-precompiled" "$WORK/$app-framework"
