@@ -9,7 +9,8 @@
 #     php/conf.d (e.g. INI='fileonly:opcache.file_cache_only=1'); ONLY='laravel-precompiled ...'
 #     runs only those variants
 #
-# Prints a Markdown table; exits non-zero when a page is not a 200 with the app's title. The apps are
+# Prints a Markdown table; exits non-zero when a page is not a 200 with the app's title, or when a variant
+# with the framework's caches prebuilt wrote anything else than its data to /tmp. The apps are
 # copied, never changed; the precompiled copies run the framework's build step first (precompile.sh
 # --symfony: the container, Twig's templates and the router with cache:warmup; --laravel: config, routes,
 # views and events cached), then the opcache warm-up of GET /.
@@ -105,9 +106,18 @@ for i in $(seq "$RUNS"); do
     sandbox_argv "$dir" "$tmp" $envs --setenv AWS_LAMBDA_RUNTIME_API @RUNTIME_API@
     python3 "$HERE/runtime_api.py" --cpu --events "$WORK/events.json" --out "$WORK/runs/$variant.$i.json" --timeout 60 -- \
       "${SB[@]}" /opt/bootstrap > "$WORK/runs/$variant.$i.log" 2>&1 || { tail "$WORK/runs/$variant.$i.log" >&2; exit 1; }
+    # With the framework's caches prebuilt, the pages write nothing to /tmp but opcache's file cache, the
+    # runtime's own files and the apps' data (sessions, Laravel's SQLite file): a compiled template, view or
+    # router dump there means precompile.sh missed it.
+    if [[ $variant != *-plain ]]; then
+      (cd "$tmp" && find . -type f ! -path './opcache/*' ! -path './lambda-fpm-*' ! -path './sessions/*' \
+        ! -path './laravel/storage/framework/sessions/*' ! -path './laravel/database.sqlite') \
+        | sed "s|^\\./|$variant run $i wrote /tmp/|" >> "$WORK/runs/written"
+    fi
   done
 done
 
+touch "$WORK/runs/written"
 python3 - "$WORK/runs" "$RUNS" "$(basename "$LAYER")" "$VARIANTS" "${INI:-}" <<'EOF'
 import json, statistics, sys
 runs_dir, n, layer = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -152,6 +162,7 @@ for variant in sys.argv[4].split():
 print(f"\n(median of {n} cold starts each; warm page: median of the requests after the first in each run; CPU: on-CPU"
       " time of the sandbox's whole process tree, the first page's own = after it minus at ready, met (CPU) ="
       " first page's own CPU within 3 warm pages' CPU)")
+bad += open(f"{runs_dir}/written").read().splitlines()
 if bad:
     print("\n".join(bad[:5]), file=sys.stderr)
     sys.exit(1)
