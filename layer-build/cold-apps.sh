@@ -5,10 +5,15 @@
 #
 #   layer-build/cold-apps.sh LAYER.zip [APPS_DIR]      APPS_DIR: tests/apps/install.sh's (target/apps)
 #   RUNS=7 (cold starts per variant), WARM=20 (warm requests after each cold one)
+#   INI='NAME:SETTING ...' adds, per app, a variant NAME: the precompiled app with SETTING in its
+#     php/conf.d (e.g. INI='fileonly:opcache.file_cache_only=1'); ONLY='laravel-precompiled ...'
+#     runs only those variants
 #
-# Prints a Markdown table; exits non-zero when a page is not a 200 with the app's title. The apps are
-# copied, never changed; the precompiled copies run the framework's build step first (Symfony: the
-# container with cache:warmup; Laravel: config:cache), then the opcache warm-up of GET /.
+# Prints a Markdown table; exits non-zero when a page is not a 200 with the app's title, or when a variant
+# with the framework's caches prebuilt wrote anything else than its data to /tmp. The apps are
+# copied, never changed; the precompiled copies run the framework's build step first (precompile.sh
+# --symfony: the container, Twig's templates and the router with cache:warmup; --laravel: config, routes,
+# views and events cached), then the opcache warm-up of GET /.
 set -euo pipefail
 
 [ $# -ge 1 ] || { echo "usage: $0 LAYER.zip [APPS_DIR]" >&2; exit 2; }
@@ -59,17 +64,27 @@ for app in laravel symfony; do
   cp -a "$WORK/$app-plain" "$WORK/$app-precompiled"
 done
 [ ! -d "$WORK/symfony-precompiled/var" ] || { echo "cold-apps: $APPS/symfony already has var/" >&2; exit 1; }
-mkdir -p "$WORK/symfony-precompiled/var/cache/prod" "$WORK/laravel-precompiled/bootstrap/cache"
-"$HERE/precompile.sh" "$WORK/opt" "$WORK/symfony-precompiled" "${SYMFONY_ENV[@]}" --php 'bin/console cache:warmup'
-"$HERE/precompile.sh" "$WORK/opt" "$WORK/laravel-precompiled" "${LARAVEL_ENV[@]}" --php 'artisan config:cache'
+[ ! -d "$WORK/laravel-precompiled/storage" ] || { echo "cold-apps: $APPS/laravel already has storage/" >&2; exit 1; }
+"$HERE/precompile.sh" "$WORK/opt" "$WORK/symfony-precompiled" "${SYMFONY_ENV[@]}" --symfony
+"$HERE/precompile.sh" "$WORK/opt" "$WORK/laravel-precompiled" "${LARAVEL_ENV[@]}" --laravel
 # The framework's caches alone (opcache compiles everything at the first request, as without precompiling).
 for app in laravel symfony; do
   cp -a "$WORK/$app-precompiled" "$WORK/$app-framework"
   rm -rf "$WORK/$app-framework/.opcache"
 done
-chmod -R a+rX "$WORK"/*-*
 VARIANTS="laravel-plain laravel-framework laravel-precompiled laravel-copied symfony-plain symfony-framework
 symfony-precompiled symfony-copied"
+# Variants of the precompiled apps with one more php.ini setting.
+for spec in ${INI:-}; do
+  name=${spec%%:*}
+  for app in laravel symfony; do
+    cp -a "$WORK/$app-precompiled" "$WORK/$app-$name"
+    echo "${spec#*:}" > "$WORK/$app-$name/php/conf.d/zz-$name.ini"
+    VARIANTS="$VARIANTS $app-$name"
+  done
+done
+VARIANTS=${ONLY:-$VARIANTS}
+chmod -R a+rX "$WORK"/*-*
 
 mkdir -p "$WORK/runs"
 for i in $(seq "$RUNS"); do
@@ -89,23 +104,33 @@ for i in $(seq "$RUNS"); do
     fi
     # shellcheck disable=SC2086
     sandbox_argv "$dir" "$tmp" $envs --setenv AWS_LAMBDA_RUNTIME_API @RUNTIME_API@
-    python3 "$HERE/runtime_api.py" --events "$WORK/events.json" --out "$WORK/runs/$variant.$i.json" --timeout 60 -- \
+    python3 "$HERE/runtime_api.py" --cpu --events "$WORK/events.json" --out "$WORK/runs/$variant.$i.json" --timeout 60 -- \
       "${SB[@]}" /opt/bootstrap > "$WORK/runs/$variant.$i.log" 2>&1 || { tail "$WORK/runs/$variant.$i.log" >&2; exit 1; }
+    # With the framework's caches prebuilt, the pages write nothing to /tmp but opcache's file cache, the
+    # runtime's own files and the apps' data (sessions, Laravel's SQLite file): a compiled template, view or
+    # router dump there means precompile.sh missed it.
+    if [[ $variant != *-plain ]]; then
+      (cd "$tmp" && find . -type f ! -path './opcache/*' ! -path './lambda-fpm-*' ! -path './sessions/*' \
+        ! -path './laravel/storage/framework/sessions/*' ! -path './laravel/database.sqlite') \
+        | sed "s|^\\./|$variant run $i wrote /tmp/|" >> "$WORK/runs/written"
+    fi
   done
 done
 
-python3 - "$WORK/runs" "$RUNS" "$(basename "$LAYER")" "$VARIANTS" <<'EOF'
+touch "$WORK/runs/written"
+python3 - "$WORK/runs" "$RUNS" "$(basename "$LAYER")" "$VARIANTS" "${INI:-}" <<'EOF'
 import json, statistics, sys
 runs_dir, n, layer = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 titles = {"laravel": "Laravel on lambda-fpm", "symfony": "Symfony on lambda-fpm"}
 med = statistics.median
 bad = []
-print(f"| app ({layer}) | spawn -> first /next (php-fpm ready) | spawn -> first page | first page's own time | warm page | goal: ready + 3 x warm | met |")
-print("|---|--:|--:|--:|--:|--:|---|")
+print(f"| app ({layer}) | spawn -> first /next (php-fpm ready) | spawn -> first page | first page's own time | warm page | goal: ready + 3 x warm | met | CPU: ready | CPU: first page's own | CPU: warm page | met (CPU) |")
+print("|---|--:|--:|--:|--:|--:|---|--:|--:|--:|---|")
 names = {"plain": "nothing prebuilt", "framework": "framework caches only",
          "precompiled": "framework caches + opcache file cache, linked", "copied": "same, cache copied into /tmp"}
+ini = dict(spec.split(":", 1) for spec in sys.argv[5].split())
 for variant in sys.argv[4].split():
-    nxt, first, own, warm = [], [], [], []
+    nxt, first, own, warm, cpu_ready, cpu_own, cpu_warm = [], [], [], [], [], [], []
     for i in range(1, n + 1):
         run = json.load(open(f"{runs_dir}/{variant}.{i}.json"))
         try:
@@ -122,11 +147,22 @@ for variant in sys.argv[4].split():
         first.append(run["cold_start"]["spawn_to_first_response_ms"])
         own.append(run["results"][0]["ms"])
         warm.append(med([r["ms"] for r in run["results"][1:]]))
+        # CPU time of the whole process tree (runtime_api.py --cpu): at ready, after each page.
+        cpu = [run["cpu_at_first_next_ms"]] + [r["cpu_ms"] for r in run["results"]]
+        cpu_ready.append(cpu[0])
+        cpu_own.append(cpu[1] - cpu[0])
+        cpu_warm.append(med([b - a for a, b in zip(cpu[1:], cpu[2:])]))
     goal = med(nxt) + 3 * med(warm)
     app, how = variant.split("-")
-    print(f"| {app}, {names[how]} | {med(nxt):.0f} ms | **{med(first):.0f} ms** ({min(first):.0f}-{max(first):.0f}) |"
-          f" {med(own):.0f} ms | {med(warm):.1f} ms | {goal:.0f} ms | {'yes' if med(first) <= goal else 'no'} |")
-print(f"\n(median of {n} cold starts each; warm page: median of the requests after the first in each run)")
+    what = names.get(how) or f"precompiled + {ini[how]}"
+    print(f"| {app}, {what} | {med(nxt):.0f} ms | **{med(first):.0f} ms** ({min(first):.0f}-{max(first):.0f}) |"
+          f" {med(own):.0f} ms | {med(warm):.1f} ms | {goal:.0f} ms | {'yes' if med(first) <= goal else 'no'} |"
+          f" {med(cpu_ready):.0f} ms | {med(cpu_own):.0f} ms | {med(cpu_warm):.1f} ms |"
+          f" {'yes' if med(cpu_own) <= 3 * med(cpu_warm) else 'no'} |")
+print(f"\n(median of {n} cold starts each; warm page: median of the requests after the first in each run; CPU: on-CPU"
+      " time of the sandbox's whole process tree, the first page's own = after it minus at ready, met (CPU) ="
+      " first page's own CPU within 3 warm pages' CPU)")
+bad += open(f"{runs_dir}/written").read().splitlines()
 if bad:
     print("\n".join(bad[:5]), file=sys.stderr)
     sys.exit(1)

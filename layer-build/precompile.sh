@@ -8,6 +8,10 @@
 #     --php 'ARGS'       run `php ARGS` in the app first, with the app writable (the framework's cache step,
 #                        e.g. --php 'artisan config:cache' or --php 'bin/console cache:warmup'); repeatable
 #     --env NAME=VALUE   environment for those commands and the warm-up requests (APP_ENV, APP_KEY...)
+#     --symfony          Symfony's build step: var/cache/prod emptied, then bin/console cache:warmup (the
+#                        kernel's getBuildDir() must return var/cache/prod when it exists: docs/layer.md)
+#     --laravel          Laravel's: artisan config:cache, route:cache, view:cache (into the app's
+#                        storage/framework/views, VIEW_COMPILED_PATH) and event:cache, in bootstrap/cache
 #     --warm PATH        request PATH through /opt/bootstrap with the app read-only, as on Lambda; repeatable,
 #                        default /. Every script these requests run is compiled into the cache.
 #     --all              also compile every other .php file of the app (a larger cache, no compile at all
@@ -20,16 +24,17 @@
 # Needs bubblewrap, unzip, python3; runs as the owner of APP_DIR (as root it may write a root-owned app).
 set -euo pipefail
 
-usage() { sed -n '7,16p' "$0" >&2; exit 2; }
+usage() { sed -n '7,20p' "$0" >&2; exit 2; }
 [ $# -ge 2 ] || usage
 LAYER=$(realpath "$1")
 APP=$(realpath "$2")
 shift 2
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-PHP_RUNS=() ENVS=() WARM=() ALL=0 HANDLER=public/index.php
+PHP_RUNS=() ENVS=() WARM=() ALL=0 HANDLER=public/index.php FRAMEWORK=
 while [ $# -gt 0 ]; do
   case "$1" in
     --php) PHP_RUNS+=("$2"); shift 2 ;;
+    --symfony | --laravel) FRAMEWORK=${1#--}; shift ;;
     --env) [[ $2 == *=* ]] || usage; ENVS+=(--setenv "${2%%=*}" "${2#*=}"); shift 2 ;;
     --warm) WARM+=("$2"); shift 2 ;;
     --all) ALL=1; shift ;;
@@ -66,6 +71,32 @@ CLI_ENV=(--setenv PHP_INI_SCAN_DIR /opt/php-ini/conf.d:/var/task/php/conf.d --se
   --setenv LAMBDA_FPM_OPCACHE_REVALIDATE 0 --setenv TMPDIR /tmp)
 
 rm -rf "$APP/.opcache"
+# The framework's build step, before the app's own --php commands. Everything it writes is read from the
+# read-only task root at run time, never written again there (docs/layer.md, "Precompiled apps").
+case "$FRAMEWORK" in
+  symfony)
+    # A container left from an earlier build would be taken as fresh (prod never checks): start empty.
+    rm -rf "$APP/var/cache/prod"
+    mkdir -p "$APP/var/cache/prod"
+    PHP_RUNS=("bin/console cache:warmup" "${PHP_RUNS[@]}")
+    ;;
+  laravel)
+    mkdir -p "$APP/bootstrap/cache" "$APP/storage/framework/views"
+    # config:cache freezes the compiled views' path into bootstrap/cache/config.php.
+    ENVS=(--setenv VIEW_COMPILED_PATH /var/task/storage/framework/views "${ENVS[@]}")
+    PHP_RUNS=("artisan config:cache" "artisan route:cache" "artisan view:cache" "artisan event:cache" "${PHP_RUNS[@]}")
+    ;;
+esac
+# opcache leaves out files modified in the last 2 seconds (opcache.file_update_protection), which would
+# skip what the commands write (Symfony's container) or a freshly copied app; and Laravel takes a compiled
+# view for stale unless it is newer than its source, which a zip stores to 2 s: everything built here is
+# made more than 2 s after the newest file of the app.
+quiet() {
+  local newest
+  newest=$(find "$APP" -type f -printf '%T@\n' | sort -n | tail -1)
+  python3 -c 'import sys, time; time.sleep(max(0.0, float(sys.argv[1]) + 2.5 - time.time()))' "${newest:-0}"
+}
+[ ${#PHP_RUNS[@]} = 0 ] || quiet
 for args in "${PHP_RUNS[@]}"; do
   log "php $args"
   SANDBOX_TASK_BIND=--bind sandbox_argv "$APP" "$(fresh_tmp)" "${CLI_ENV[@]}" "${ENVS[@]}"
@@ -74,10 +105,7 @@ for args in "${PHP_RUNS[@]}"; do
   "${SB[@]}" /opt/bin/php -c /opt/php-ini/php.ini $args >&2 || { log "php $args failed"; exit 1; }
 done
 
-# opcache leaves out files modified in the last 2 seconds (opcache.file_update_protection), which would
-# skip what the commands above just wrote (Symfony's container) or a freshly copied app.
-newest=$(find "$APP" -type f -printf '%T@\n' | sort -n | tail -1)
-python3 -c 'import sys, time; time.sleep(max(0.0, float(sys.argv[1]) + 2.5 - time.time()))' "${newest:-0}"
+quiet
 
 # The warm-up: the bootstrap and php-fpm as on Lambda (app read-only), writing opcache's file cache to /tmp.
 TMP=$(fresh_tmp)
@@ -103,6 +131,13 @@ for target, r in zip(sys.argv[2:], run["results"]):
     if status == "error" or status >= 500:
         sys.exit(f"[precompile] {target} failed: {r['body'][:500]}")
 EOF
+
+# What the app still builds at run time: files its warm-up wrote to /tmp besides opcache's cache and sessions.
+written=$(cd "$TMP" && find . -type f ! -path './opcache/*' ! -path './lambda-fpm-*' ! -name 'sess_*' | sed 's|^\./|/tmp/|' | sort)
+if [ -n "$written" ]; then
+  log "the warm-up wrote $(wc -l <<< "$written") files to /tmp (built at run time on Lambda too):"
+  head -20 <<< "$written" | sed 's/^/[precompile]   /' >&2
+fi
 
 CACHE=$TMP/opcache
 ids=$(cd "$CACHE" && ls)

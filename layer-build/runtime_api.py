@@ -13,6 +13,11 @@ with SIGTERM and writes RESULTS.json:
    "results": [{"event", "status": "response"|"error", "body", "headers", "ms"}],
    "init_error": ..., "exit_code": ...}
 
+With --cpu, the on-CPU time of COMMAND's whole process tree (/proc/PID/schedstat of every live
+descendant, in ms) is sampled at the first /next ("cpu_at_first_next_ms") and at each answer ("cpu_ms" of
+each result): unlike the wall clock it hardly moves with other load on the machine. The time spent
+sampling is left out of the timings.
+
 Each event is either a Lambda event object or {"event": {...}, "cookie_from": N}: the cookies that the
 response to event N set are sent along (cookies array of an HTTP API v2 event), for session checks.
 Exits non-zero when the runtime died early, failed its init, or the run timed out.
@@ -43,6 +48,32 @@ class State:
         self.sent_at = None
         self.init_error = None
         self.done = threading.Event()
+        self.root_pid = None           # set with --cpu
+        self.cpu_at_first_next = None
+        self.sampling = 0.0            # seconds spent sampling before the first event went out
+
+
+def tree_cpu_ms(root):
+    """On-CPU time (ms) of root and its live descendants, from /proc/PID/schedstat (nanoseconds)."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            with open(f"/proc/{pid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except (OSError, IndexError, ValueError):
+            pass
+        todo.extend(children.get(pid, []))
+    return round(total / 1e6, 2)
 
 
 def cookies_of(result):
@@ -92,6 +123,9 @@ def make_handler(state):
             with state.cond:
                 if state.first_next is None:
                     state.first_next = time.monotonic()
+                    if state.root_pid is not None:
+                        state.cpu_at_first_next = tree_cpu_ms(state.root_pid)
+                        state.sampling = time.monotonic() - state.first_next
                 # Block like Lambda: the environment is "frozen" until there is work.
                 state.cond.wait_for(lambda: state.current is None and state.index < len(state.events))
                 spec = state.events[state.index]
@@ -131,6 +165,8 @@ def make_handler(state):
                         "headers": dict(self.headers),
                         "ms": round((now - state.sent_at) * 1000, 2),
                     })
+                    if state.root_pid is not None:
+                        state.results[-1]["cpu_ms"] = tree_cpu_ms(state.root_pid)
                     state.current = None
                     state.cond.notify_all()
                     if len(state.results) == len(state.events):
@@ -146,6 +182,7 @@ def main():
     ap.add_argument("--events", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--timeout", type=float, default=60)
+    ap.add_argument("--cpu", action="store_true", help="sample the process tree's CPU time (see above)")
     ap.add_argument("command", nargs="+")
     args = ap.parse_args()
 
@@ -161,6 +198,8 @@ def main():
 
     state.started_at = time.monotonic()
     proc = subprocess.Popen(command, env=env)
+    if args.cpu:
+        state.root_pid = proc.pid
     deadline = time.monotonic() + args.timeout
     while not state.done.wait(0.05):
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -178,7 +217,8 @@ def main():
     ms = lambda t: None if t is None else round((t - state.started_at) * 1000, 1)
     out = {
         "cold_start": {"spawn_to_first_next_ms": ms(state.first_next),
-                       "spawn_to_first_response_ms": ms(state.first_response)},
+                       "spawn_to_first_response_ms": ms(state.first_response and state.first_response - state.sampling)},
+        "cpu_at_first_next_ms": state.cpu_at_first_next,
         "results": state.results,
         "init_error": state.init_error,
         "exit_code": died,

@@ -29,6 +29,9 @@ for pair in kill:procps setpriv:util-linux taskset:util-linux mount:mount umount
   sha1sum:coreutils timeout:coreutils python3:python3; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
+# libfaketime: the SnapStart test moves the bootstrap's wall clock at the restore (tests/support/clock.rs).
+faketime_lib="/usr/lib/$(uname -m)-linux-gnu/faketime/libfaketimeMT.so.1"
+[ -e "$faketime_lib" ] || missing+=(libfaketime)
 if [ "${#missing[@]}" -gt 0 ]; then
   # shellcheck disable=SC2207 # package names have no spaces
   apt_install $(printf '%s\n' "${missing[@]}" | sort -u)
@@ -50,3 +53,4 @@ for tool in php-fpm8.2 php kill setpriv taskset mount sha1sum timeout cargo-lamb
   command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] ||
     { echo "tests/install-deps.sh: $tool is still missing after the install" >&2; exit 1; }
 done
+[ -e "$faketime_lib" ] || { echo "tests/install-deps.sh: $faketime_lib is still missing after the install" >&2; exit 1; }

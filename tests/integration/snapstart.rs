@@ -3,11 +3,16 @@
 //! A restore drops every connection opened before it (a request on one is never answered), and a
 //! process cannot be forked into two copies, so "two restored environments" are two bootstraps that
 //! went through the same init (the same warm-up seeding `mt_rand` with the same value).
+//!
+//! The clock jump: the bootstrap (and php-fpm under it) runs on a wall clock hours behind during init
+//! (libfaketime, `support::clock`), which is set right at the restore, as a restore's wall clock jumps from
+//! the snapshot's time to now. The emulator's deadlines are on the real clock, as Lambda's are.
 
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::support::clock::{real_now, FakeClock};
 use crate::support::{body_bytes, Lambda, Source};
 
 /// What `mt_rand()` returns first after `mt_srand(42)` (PHP's MT19937, the same since PHP 7.1).
@@ -36,14 +41,21 @@ async fn at_snapshot(extra: &[(&str, &str)]) -> Lambda {
     l
 }
 
-/// The pid of the worker that served the warm-up (from the fixture's request log).
-fn warmup_pid(l: &Lambda) -> i64 {
+/// The fixture's record of the warm-up request (its request log).
+fn warmup_record(l: &Lambda) -> Value {
     let log = std::fs::read_to_string(l.bs.tmpdir().join("lifecycle.log")).unwrap_or_default();
     log.lines()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
         .find(|r| r["uri"] == "/lifecycle.php?seed=42")
-        .and_then(|r| r["pid"].as_i64())
         .unwrap_or_else(|| panic!("no warm-up request in lifecycle.log: {log:?}"))
+}
+
+/// The pid of the worker that served the warm-up.
+fn warmup_pid(l: &Lambda) -> i64 {
+    let record = warmup_record(l);
+    record["pid"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no pid in the warm-up's record: {record}"))
 }
 
 /// Restores and waits for the first `/next` after it; panics with the emulator's view otherwise.
@@ -129,6 +141,65 @@ async fn after_a_long_snapshot_sockets_and_deadlines_are_fresh() {
         inv.elapsed()
     );
     l.assert_serving("a restore and a timeout").await;
+    assert_eq!(l.api.stale_requests(), 0, "{:?}", l.api.request_log());
+}
+
+/// How far behind the real clock the environment's wall clock is while the snapshot is taken.
+const SNAPSHOT_AGE_SECS: i64 = 3 * 3600;
+
+/// The wall clock jumps 3 hours forward at the restore. What a user sees after it: PHP's `time()`,
+/// `REQUEST_TIME` and `date()` in the first invocation give the time after the jump (nothing in php-fpm
+/// or the runtime kept the clock of before); a script past its deadline still gets its 504 on time, and
+/// neither the first invocation nor a script well within its deadline is taken for a timeout. Both
+/// deadline checks fail if the runtime still counted on the clock of before the restore: 3 hours behind,
+/// the slow script would run its full 10 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clock_jump_at_restore_is_seen_by_php_and_is_not_a_timeout() {
+    let clock = FakeClock::new(-SNAPSHOT_AGE_SECS);
+    let env = clock.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let l = at_snapshot(&env).await;
+    // The fake clock did reach php-fpm: the warm-up ran 3 hours in the past.
+    let warm = warmup_record(&l);
+    let behind = real_now() - warm["time"].as_i64().unwrap_or_default();
+    assert!(
+        (SNAPSHOT_AGE_SECS - 60..=SNAPSHOT_AGE_SECS + 60).contains(&behind),
+        "the warm-up's time() is {behind} s behind the real clock, not about {SNAPSHOT_AGE_SECS} s: \
+         libfaketime is not in effect ({warm})"
+    );
+
+    clock.set(0);
+    restore(&l).await;
+    let first = draw(&l).await;
+    let now = real_now();
+    println!("first invocation after the 3 h jump: {first}");
+    for field in ["time", "request_time"] {
+        let seen = first[field].as_i64().unwrap_or_default();
+        assert!(
+            (seen - now).abs() <= 5,
+            "PHP's {field} after the restore is {seen}, the clock says {now} ({} s off): {first}",
+            seen - now
+        );
+    }
+
+    // 2.5 s left: a 1 s script is served, a 10 s one gets its 504 before the deadline, not at once.
+    let quick = Source::HttpV2.event("GET", "/sleep/1", &[]);
+    let inv = l.invoke_detailed(&quick, Duration::from_millis(2500)).await;
+    let resp = l.expect_response(&inv.outcome);
+    assert_eq!(
+        resp["statusCode"], 200,
+        "a script within its deadline after the jump: {resp}"
+    );
+    let slow = Source::HttpV2.event("GET", "/sleep/10", &[]);
+    let inv = l.invoke_detailed(&slow, Duration::from_millis(2500)).await;
+    let resp = l.expect_response(&inv.outcome);
+    assert_eq!(resp["statusCode"], 504, "{resp}");
+    assert!(
+        (Duration::from_millis(1500)..Duration::from_millis(2500)).contains(&inv.elapsed()),
+        "the 504 came {:?} after delivery: it must come after most of the 2.5 s and before the deadline",
+        inv.elapsed()
+    );
+    l.assert_serving("a clock jump and a timeout").await;
     assert_eq!(l.api.stale_requests(), 0, "{:?}", l.api.request_log());
 }
 

@@ -4,6 +4,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod bootstrap;
+pub mod clock;
 pub mod events;
 pub mod http;
 pub mod runtime_api;

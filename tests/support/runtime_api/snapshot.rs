@@ -5,8 +5,9 @@
 //! copied out of a snapshot: the pending `/restore/next` on it is answered, but any later request on it
 //! gets no answer at all, as a socket whose peer is gone sees none, and is counted
 //! ([`RuntimeApi::stale_requests`]). A runtime that reuses such a connection hangs, and the test sees
-//! why. The clock jump is real: the runtime waits for as long as the test holds the snapshot, and the
-//! deadlines of later events are counted from their delivery.
+//! why. The runtime waits for as long as the test holds the snapshot, and the deadlines of later events
+//! are counted from their delivery on the real clock; a wall-clock jump at the restore is made with
+//! libfaketime on the runtime's side (`support::clock`, tests/integration/snapstart.rs).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -12,8 +12,9 @@ foreach (['', '/cache', '/storage/framework/sessions', '/storage/framework/views
 if (!is_file($tmp . '/database.sqlite')) {
     @touch($tmp . '/database.sqlite');
 }
-// Laravel's build-time caches (`mkdir bootstrap/cache && php artisan config:cache`, as
-// layer-build/precompile.sh runs it) stay in the task root, where they were made.
+// Laravel's build-time caches (`mkdir bootstrap/cache`, then `php artisan config:cache`, `route:cache`,
+// `view:cache` and `event:cache`, as `layer-build/precompile.sh --laravel` runs them) stay in the task root,
+// where they were made.
 if (!is_dir(dirname(__DIR__) . '/bootstrap/cache')) {
     foreach (['APP_PACKAGES_CACHE' => 'packages.php', 'APP_SERVICES_CACHE' => 'services.php'] as $name => $file) {
         if (!isset($_SERVER[$name])) {

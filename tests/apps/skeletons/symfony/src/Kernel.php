@@ -9,11 +9,14 @@ use App\MessageHandler\GreetHandler;
 use App\Messenger\OutboxTransportFactory;
 use Symfony\Bundle\FrameworkBundle\Controller\RedirectController;
 use Symfony\Bundle\FrameworkBundle\Kernel\MicroKernelTrait;
+use Symfony\Component\DependencyInjection\Compiler\CompilerPassInterface;
+use Symfony\Component\DependencyInjection\ContainerBuilder;
 use Symfony\Component\DependencyInjection\Loader\Configurator\ContainerConfigurator;
+use Symfony\Component\HttpKernel\CacheWarmer\WarmableInterface;
 use Symfony\Component\HttpKernel\Kernel as BaseKernel;
 use Symfony\Component\Routing\Loader\Configurator\RoutingConfigurator;
 
-class Kernel extends BaseKernel
+class Kernel extends BaseKernel implements CompilerPassInterface, WarmableInterface
 {
     use MicroKernelTrait;
 
@@ -30,10 +33,12 @@ class Kernel extends BaseKernel
         return \dirname(__DIR__);
     }
 
-    // The task root is read-only on Lambda: the compiled container, Twig cache and logs go under
-    // $TMPDIR (/tmp on Lambda). The first request of a fresh environment builds them, unless the
-    // container was built with the app (`mkdir -p var/cache/prod && php bin/console cache:warmup`,
-    // as layer-build/precompile.sh runs it): then getBuildDir() reads it from the task root.
+    // The task root is read-only on Lambda: the compiled container, Twig's compiled templates, the
+    // router's dump and the logs go under $TMPDIR (/tmp on Lambda), and the first request of a fresh
+    // environment builds them; unless they were built with the app (`mkdir -p var/cache/prod && php
+    // bin/console cache:warmup`, as `layer-build/precompile.sh --symfony` runs it): then
+    // getBuildDir() is var/cache/prod of the task root and all three are only read from there.
+    // getCacheDir() stays in $TMPDIR for what is written at run time (cache pools).
     private static function tmp(): string
     {
         return rtrim(getenv('TMPDIR') ?: sys_get_temp_dir(), '/') . '/symfony';
@@ -53,6 +58,25 @@ class Kernel extends BaseKernel
     public function getLogDir(): string
     {
         return self::tmp() . '/log';
+    }
+
+    // What Symfony 7.1 does itself, for Symfony 5.4 to 7.0: the router's compiled matcher and generator
+    // are build artefacts (kernel.build_dir), not run-time cache (kernel.cache_dir).
+    public function process(ContainerBuilder $container): void
+    {
+        $router = $container->getDefinition('router.default');
+        $options = $router->getArgument(2);
+        $options['cache_dir'] = '%kernel.build_dir%';
+        $router->replaceArgument(2, $options);
+    }
+
+    // Called when the container is built (by cache:warmup, or by the first request without a
+    // prebuilt one), before the framework's warmers: dumps the router into the build dir. The
+    // framework's own router warmer dumps into the cache dir only (before Symfony 7.1).
+    public function warmUp(string $cacheDir): array
+    {
+        $router = $this->getContainer()->get('router');
+        return $router instanceof WarmableInterface ? (array) $router->warmUp($this->getBuildDir()) : [];
     }
 
     protected function configureContainer(ContainerConfigurator $container): void
@@ -81,7 +105,12 @@ class Kernel extends BaseKernel
                 'routing' => [Greet::class => 'async'],
             ],
         ]);
-        $container->extension('twig', ['default_path' => '%kernel.project_dir%/templates']);
+        // Compiled templates are built with the container (cache:warmup's template warmer) and read
+        // from the build dir; in prod Twig never checks them against their sources (auto_reload off).
+        $container->extension('twig', [
+            'default_path' => '%kernel.project_dir%/templates',
+            'cache' => '%kernel.build_dir%/twig',
+        ]);
         $services = $container->services();
         $services->set(AppController::class)
             ->autowire()
