@@ -2,25 +2,23 @@
 //! Lambda mode feeds it Runtime API events; `serve` feeds it v2 events built from local HTTP requests.
 
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use crate::body::StreamedResponse;
-use crate::cgi::CgiError;
 use crate::compress::{Choice, Compression};
-use crate::console::{Console, ConsoleError};
+use crate::console::Console;
 use crate::fastcgi::params::Site;
-use crate::fastcgi::{FcgiError, Params, Request};
+use crate::fastcgi::{Params, Request};
 use crate::lambda::diagnostic::Diagnostic;
 use crate::lambda::event_source::{self, Kind};
 use crate::lambda::events::{self, EventError, EventSource};
 use crate::lambda::runtime::Reply;
 use crate::lambda::{response, InvocationInfo};
 use crate::message::{HttpRequest, HttpResponse};
-use crate::php_fpm::{Backend, BackendError, FpmError};
+use crate::php_fpm::Backend;
 use crate::router::{Route, Router, Script};
 use crate::static_files::{self, StaticConfig};
-use crate::worker::{self, EventHandler, WorkerError};
+use crate::worker::{self, EventHandler};
 
 /// More stdout than this can never fit in a buffered Lambda response uncompressed: drained, not kept.
 const MAX_STDOUT: usize = response::BUFFERED_LIMIT + 64 * 1024;
@@ -47,95 +45,6 @@ pub struct App {
     pub event_handler: Option<EventHandler>,
     /// Runs the events that are JSON strings as console commands (`LAMBDA_FPM_CONSOLE`).
     pub console: Option<Console>,
-}
-
-/// Why an event got no HTTP response at all: the invocation fails (on Lambda, an `/error` post).
-#[derive(Debug, thiserror::Error)]
-pub enum AppError {
-    /// The event is not an HTTP event this runtime can read.
-    #[error(transparent)]
-    Event(#[from] EventError),
-    /// php-fpm is down and could not be started again.
-    #[error(transparent)]
-    PhpFpmUnavailable(FpmError),
-    /// A non-HTTP event, and nothing configured to run it.
-    #[error("{0}")]
-    Unhandled(String),
-    #[error(transparent)]
-    Worker(#[from] WorkerError),
-    #[error(transparent)]
-    Console(#[from] ConsoleError),
-}
-
-impl AppError {
-    /// The `errorType` Lambda reports for it.
-    pub fn error_type(&self) -> &'static str {
-        match self {
-            AppError::Event(e) => e.error_type(),
-            AppError::PhpFpmUnavailable(_) => "Runtime.PhpFpmUnavailable",
-            AppError::Unhandled(_) => "Runtime.UnsupportedEvent",
-            AppError::Worker(e) => e.error_type(),
-            AppError::Console(e) => e.error_type(),
-        }
-    }
-}
-
-impl From<AppError> for Diagnostic {
-    fn from(error: AppError) -> Self {
-        Diagnostic::new(error.error_type(), error.to_string())
-    }
-}
-
-/// Why the script gave no response of its own.
-#[derive(Debug, thiserror::Error)]
-enum ScriptError {
-    #[error(transparent)]
-    Unavailable(FpmError),
-    #[error("the script ran past the deadline ({0:?}); worker killed")]
-    Timeout(Duration),
-    #[error(transparent)]
-    Fcgi(FcgiError),
-    #[error(
-        "the script printed {0} bytes, more than a Lambda response can carry ({limit} bytes of JSON)",
-        limit = response::BUFFERED_LIMIT
-    )]
-    TooLarge(usize),
-    #[error(transparent)]
-    Cgi(CgiError),
-}
-
-impl From<BackendError> for ScriptError {
-    fn from(error: BackendError) -> Self {
-        match error {
-            BackendError::Unavailable(e) => ScriptError::Unavailable(e),
-            BackendError::Timeout(after) => ScriptError::Timeout(after),
-            BackendError::Fcgi(e) => ScriptError::Fcgi(e),
-        }
-    }
-}
-
-impl ScriptError {
-    /// What the client gets instead: a 502 or 504, the reason logged. Without php-fpm there is no
-    /// response to give: the invocation fails.
-    fn into_response(self, request_id: &str) -> Result<HttpResponse, AppError> {
-        let status = match self {
-            ScriptError::Unavailable(e) => {
-                tracing::error!(requestId = request_id, "php-fpm is unavailable: {e}");
-                return Err(AppError::PhpFpmUnavailable(e));
-            }
-            ScriptError::Timeout(_) => "504 Gateway Timeout",
-            _ => "502 Bad Gateway",
-        };
-        tracing::error!(requestId = request_id, "{status}: {self}");
-        Ok(match self {
-            ScriptError::Timeout(_) => HttpResponse::text(504, status),
-            ScriptError::TooLarge(_) => HttpResponse::text(
-                502,
-                &format!("{status}\nThe response is too large: {self}."),
-            ),
-            _ => HttpResponse::text(502, status),
-        })
-    }
 }
 
 impl App {
@@ -319,31 +228,6 @@ impl App {
         }
         Ok(response)
     }
-
-    /// Time the script may run: until the deadline minus the margin, or the default without a deadline.
-    pub(crate) fn budget(&self, invocation: &InvocationInfo) -> Duration {
-        // A deadline before 2001 is not an epoch time (cargo-lambda sends the constant 600000).
-        const PLAUSIBLE_EPOCH_MS: u64 = 1_000_000_000_000;
-        match invocation.deadline_ms {
-            Some(deadline) if deadline > PLAUSIBLE_EPOCH_MS => {
-                let now = SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map(|d| d.as_millis() as u64)
-                    .unwrap_or(0);
-                let remaining = Duration::from_millis(deadline.saturating_sub(now));
-                let (budget, margin) = self.timeout_margin.budget(remaining);
-                let scaled =
-                    matches!(self.timeout_margin, TimeoutMargin::Scaled(cap) if margin < cap);
-                if scaled && !SHORT_TIMEOUT_WARNED.swap(true, Ordering::Relaxed) {
-                    tracing::warn!(
-                        "the invocation had {remaining:?} left: too little for the default 1s timeout margin, which is scaled to {margin:?} (a tenth of the time left); a longer function timeout leaves PHP more time"
-                    );
-                }
-                budget
-            }
-            _ => self.default_timeout,
-        }
-    }
 }
 
 /// What the router's decision leaves to do.
@@ -387,88 +271,10 @@ fn warn_if_headers_too_large(response: &HttpResponse, request_id: &str) {
     }
 }
 
-/// Said once per process: a short function timeout is a set-up matter, not a per-request one.
-static SHORT_TIMEOUT_WARNED: AtomicBool = AtomicBool::new(false);
-
-/// How long before the deadline the runtime answers 504 and kills the worker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimeoutMargin {
-    /// The default: up to this much, but at most a tenth of the time left.
-    Scaled(Duration),
-    /// `LAMBDA_FPM_TIMEOUT_MARGIN_MS`, as the user set it.
-    Fixed(Duration),
-}
-
-impl TimeoutMargin {
-    /// (time the script may run, margin kept) for `remaining` until the deadline. The default 1 s
-    /// margin would leave a function with a 1 s timeout no time at all (every request a 504), while
-    /// killing the worker and posting the 504 takes milliseconds: it shrinks to a tenth of the time
-    /// left. A margin the user chose is theirs. Pure.
-    pub fn budget(self, remaining: Duration) -> (Duration, Duration) {
-        let margin = match self {
-            TimeoutMargin::Scaled(cap) => cap.min(remaining / 10),
-            TimeoutMargin::Fixed(margin) => margin,
-        };
-        (remaining.saturating_sub(margin), margin)
-    }
-}
-
+mod budget;
+mod errors;
 mod streamed;
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_margin_scales_with_the_time_left() {
-        let ms = Duration::from_millis;
-        let s = Duration::from_secs;
-        let budget = |remaining, cap| TimeoutMargin::Scaled(cap).budget(remaining);
-        assert_eq!(budget(s(30), s(1)), (s(29), s(1)));
-        assert_eq!(budget(s(10), s(1)), (s(9), s(1)));
-        assert_eq!(budget(s(2), s(1)), (ms(1800), ms(200)));
-        assert_eq!(budget(s(1), s(1)), (ms(900), ms(100)));
-        assert_eq!(budget(ms(50), s(1)), (ms(45), ms(5)));
-        assert_eq!(budget(ms(0), s(1)), (ms(0), ms(0)));
-        // A margin the user set is kept as it is.
-        let fixed = TimeoutMargin::Fixed(ms(2500));
-        assert_eq!(fixed.budget(s(4)), (ms(1500), ms(2500)));
-        assert_eq!(fixed.budget(s(2)), (ms(0), ms(2500)));
-    }
-
-    #[test]
-    fn app_errors_become_diagnostics_with_their_type() {
-        let unsupported = match events::parse(b"[1]") {
-            Err(e) => AppError::from(e),
-            Ok(_) => panic!("an array is not an HTTP event"),
-        };
-        let message = unsupported.to_string();
-        let diagnostic = Diagnostic::from(unsupported);
-        assert_eq!(diagnostic.error_type, "Runtime.UnsupportedEvent");
-        assert_eq!(diagnostic.error_message, message);
-    }
-
-    #[test]
-    fn script_failures_are_502_or_504_with_the_reason() {
-        let timeout = ScriptError::Timeout(Duration::from_secs(3))
-            .into_response("r")
-            .expect("a response");
-        assert_eq!(timeout.status, 504);
-        assert_eq!(&timeout.body[..], b"504 Gateway Timeout\n");
-        let closed = ScriptError::Fcgi(FcgiError::Closed)
-            .into_response("r")
-            .expect("a response");
-        assert_eq!(closed.status, 502);
-        let large = ScriptError::TooLarge(7_000_000)
-            .into_response("r")
-            .expect("a response");
-        assert_eq!(large.status, 502);
-        let body = String::from_utf8_lossy(&large.body);
-        assert!(
-            body.starts_with(
-                "502 Bad Gateway\nThe response is too large: the script printed 7000000 bytes"
-            ),
-            "{body}"
-        );
-    }
-}
+pub use budget::TimeoutMargin;
+pub use errors::AppError;
+use errors::ScriptError;
