@@ -127,7 +127,10 @@ impl HttpResponse {
             None => true,
             Some(ct) => is_textual_content_type(&String::from_utf8_lossy(ct)),
         };
-        !textual || std::str::from_utf8(&self.body).is_err()
+        // simdutf8 (SIMD, AVX2 / SSE4.2 detected at run time, NEON on arm64) instead of std's validator,
+        // which leaves its ASCII fast path at every multibyte character: on a page of accented or
+        // non-Latin text std takes longer than escaping the body for JSON (docs/design.md).
+        !textual || simdutf8::basic::from_utf8(&self.body).is_err()
     }
 }
 
@@ -200,6 +203,42 @@ mod tests {
         gz.headers.push(Header::new("Content-Encoding", "gzip"));
         assert!(gz.is_binary());
         assert!(!response(Some("image/png"), b"").is_binary());
+    }
+
+    #[test]
+    fn utf8_check_agrees_with_std() {
+        // Each sequence alone, after a clean ASCII run that ends just before, on or across a 16-, 32- and
+        // 64-byte SIMD block boundary, and cut short at the end of the body.
+        let sequences: [&[u8]; 14] = [
+            "é".as_bytes(),
+            "✓".as_bytes(),
+            "🎉".as_bytes(),
+            "\u{10ffff}".as_bytes(),
+            b"\x7f",
+            b"\x80",
+            b"\xc0\xaf",
+            b"\xc2",
+            b"\xe0\x80\xaf",
+            b"\xed\xa0\x80",
+            b"\xf0\x9f\x8e",
+            b"\xf4\x90\x80\x80",
+            b"\xf8\x88\x80\x80\x80",
+            b"\xff",
+        ];
+        for len in (0..70).chain([127, 128, 129, 4095, 4096, 4097]) {
+            for seq in sequences {
+                for cut in 0..=seq.len() {
+                    let mut body = vec![b'a'; len];
+                    body.extend_from_slice(&seq[..cut]);
+                    let std_binary = std::str::from_utf8(&body).is_err();
+                    let r = HttpResponse {
+                        body: Bytes::from(body),
+                        ..response(Some("text/html"), b"")
+                    };
+                    assert_eq!(r.is_binary(), std_binary, "{len} + {seq:x?}[..{cut}]");
+                }
+            }
+        }
     }
 
     #[test]
