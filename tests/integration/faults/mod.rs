@@ -5,8 +5,8 @@
 //!
 //! Cases already covered elsewhere (see docs/reliability.md for the whole matrix): PHP fatal, uncaught
 //! exception, memory_limit, a worker dying before any output, a script sleeping past the deadline
-//! (failures.rs); /response answered 413/500/400, /next answered 500, a dropped /next connection, a
-//! slow /next (reliability.rs); a missing handler or php-fpm (failures.rs).
+//! (failures/php.rs, failures/timeouts.rs); /response answered 413/500/400, /next answered 500, a dropped
+//! /next connection, a slow /next (reliability.rs); a missing handler or php-fpm (failures/init.rs).
 
 mod init;
 mod php;

@@ -5,7 +5,7 @@
 //! (`events::payload::headers_with_underscores_or_odd_characters_are_dropped`,
 //! `events::payload::proxy_header_never_becomes_http_proxy`), `X-Forwarded-For` vs `REMOTE_ADDR` per
 //! source (`events::server_vars::remote_addr_is_the_real_client`), non-JSON and non-HTTP events
-//! (failures.rs).
+//! (failures/events.rs).
 
 mod events;
 mod files;
