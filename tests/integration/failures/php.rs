@@ -115,7 +115,8 @@ async fn output_api_gateway_would_reject_is_a_named_502() {
             let resp = lambda.respond(&source.event("GET", route, &[])).await;
             assert_eq!(resp["statusCode"], 502, "{route} {source:?}: {resp}");
         }
-        let logs = lambda.bs.logs();
+        // The logs reach the test through a pipe read on another thread: wait for the line.
+        let logs = lambda.bs.wait_for_log(named, Duration::from_secs(5)).await;
         assert!(
             logs.lines()
                 .any(|l| l.contains("502 Bad Gateway") && l.contains(named)),
