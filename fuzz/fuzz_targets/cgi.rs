@@ -29,10 +29,7 @@ fuzz_target!(|data: &[u8]| {
             let enc = response::encode(source, &resp, head);
             let json: serde_json::Value =
                 serde_json::from_slice(&enc.json).expect("the response JSON is valid");
-            assert_eq!(
-                json["statusCode"].as_u64().map(|s| s as u16).is_some(),
-                true
-            );
+            assert!(json["statusCode"].is_u64(), "{json}");
         }
     }
 });

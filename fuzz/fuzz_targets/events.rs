@@ -5,9 +5,9 @@
 
 use lambda_fpm::fastcgi::params::Site;
 use lambda_fpm::fastcgi::{wire, Params};
-use lambda_fpm::message::HttpResponse;
 use lambda_fpm::lambda::InvocationInfo;
 use lambda_fpm::lambda::{event_source, events, response};
+use lambda_fpm::message::HttpResponse;
 use lambda_fpm::router::Script;
 use libfuzzer_sys::fuzz_target;
 
@@ -32,6 +32,7 @@ fuzz_target!(|data: &[u8]| {
         deadline_ms: Some(1_700_000_000_000),
         function_arn: "arn:aws:lambda:us-east-1:123456789012:function:fuzz".into(),
         trace_id: Some("Root=1-fuzz".into()),
+        tenant_id: Some("tenant-fuzz".into()),
     };
     let mut params = Params::build(req, &script, &site);
     params.extend(inv.server_variables(event.request_context.as_deref()));
@@ -60,6 +61,13 @@ fuzz_target!(|data: &[u8]| {
         Some(&b"/var/task/public/index.php"[..])
     );
     assert_eq!(params.get("DOCUMENT_ROOT"), Some(&b"/var/task/public"[..]));
+    // Lambda-given values come from the invocation only, once, whatever the event's headers say.
+    let tenants: Vec<&[u8]> = params
+        .iter()
+        .filter(|(name, _)| *name == "LAMBDA_TENANT_ID")
+        .map(|(_, value)| value)
+        .collect();
+    assert_eq!(tenants, [&b"tenant-fuzz"[..]]);
     let remote = req.client_ip.as_deref().unwrap_or("127.0.0.1");
     assert_eq!(params.get("REMOTE_ADDR"), Some(remote.as_bytes()));
     let encoded = params.encode();
