@@ -24,9 +24,10 @@ for p in "${packages[@]}"; do
 done
 # Commands the tests run, by the Debian package that has them: kill (signals by pid), setpriv (the
 # bootstrap as nobody), taskset (the benchmark pins itself), mount/umount (tmpfs for the full-/tmp faults),
-# sha1sum and timeout, python3 (pip, the benchmark's chart).
+# sha1sum and timeout, python3 (pip, the benchmark's chart), c++ (libFuzzer, built when the fuzz targets
+# are linted).
 for pair in kill:procps setpriv:util-linux taskset:util-linux mount:mount umount:mount \
-  sha1sum:coreutils timeout:coreutils python3:python3; do
+  sha1sum:coreutils timeout:coreutils python3:python3 c++:g++; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
 # libfaketime: the SnapStart test moves the bootstrap's wall clock at the restore (tests/support/clock.rs).
