@@ -25,11 +25,14 @@ pub fn list(group: u32) -> Vec<Worker> {
     entries
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
         .filter(|pid| process_group(*pid) == Some(group))
-        .filter_map(|pid| {
-            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-            pool_of(&cmdline).map(|pool| Worker { pid, pool })
-        })
+        .filter_map(worker)
         .collect()
+}
+
+/// `pid` as a worker, when its title names a pool (the master's and a finished worker's do not).
+fn worker(pid: i32) -> Option<Worker> {
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    pool_of(&cmdline).map(|pool| Worker { pid, pool })
 }
 
 /// The pool named in a worker's title. php-fpm overwrites its argv with the title and pads it with
@@ -61,10 +64,7 @@ pub fn children(master: u32) -> Vec<Worker> {
         .unwrap_or_default()
         .split_whitespace()
         .filter_map(|pid| pid.parse::<i32>().ok())
-        .filter_map(|pid| {
-            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-            pool_of(&cmdline).map(|pool| Worker { pid, pool })
-        })
+        .filter_map(worker)
         .collect()
 }
 
