@@ -89,14 +89,7 @@ impl App {
                 .await?
                 .into(),
         };
-        if response.rest.is_none() {
-            if let Err(e) = compression.apply(&mut response.head, head) {
-                tracing::warn!(
-                    requestId = request_id,
-                    "the response goes out uncompressed: {e}"
-                );
-            }
-        }
+        compress_complete(&mut response, compression, head, request_id);
         warn_if_headers_too_large(&response.head, request_id);
         if stream {
             return Ok(streamed_reply(event.source, response));
@@ -162,8 +155,21 @@ impl App {
             }
             Routed::Answer(response) => return Ok(response),
         };
+        self.script_response(req, &script, request_context, invocation, compression)
+            .await
+    }
+
+    /// The script's response read whole, or the 502/504 that stands for it.
+    async fn script_response(
+        &self,
+        req: &HttpRequest,
+        script: &Script,
+        request_context: Option<&str>,
+        invocation: &InvocationInfo,
+        compression: Choice,
+    ) -> Result<HttpResponse, AppError> {
         match self
-            .run_script(req, &script, request_context, invocation, compression)
+            .run_script(req, script, request_context, invocation, compression)
             .await
         {
             Ok(response) => Ok(response),
@@ -244,6 +250,25 @@ pub enum InvokeMode {
     #[default]
     Buffered,
     ResponseStream,
+}
+
+/// A complete body compressed as the client accepts, for every caller of the pipeline alike; a body
+/// still coming was compressed as it streams (`handle_request_streamed`).
+pub fn compress_complete(
+    response: &mut StreamedResponse,
+    compression: Choice,
+    head: bool,
+    request_id: &str,
+) {
+    if response.rest.is_some() {
+        return;
+    }
+    if let Err(e) = compression.apply(&mut response.head, head) {
+        tracing::warn!(
+            requestId = request_id,
+            "the response goes out uncompressed: {e}"
+        );
+    }
 }
 
 /// The streamed reply: the source's JSON prelude, 8 NUL bytes, the body read so far; then the rest.

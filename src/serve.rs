@@ -19,7 +19,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-use crate::app::{App, InvokeMode};
+use crate::app::{compress_complete, App, InvokeMode};
 use crate::body::StreamedResponse;
 use crate::lambda::events::EventSource;
 use crate::lambda::{response, InvocationInfo};
@@ -88,21 +88,21 @@ async fn handle(app: &App, req: Request<Incoming>, peer: SocketAddr, port: u16) 
     // As a Function URL's client would get it: compressed when it asks for it.
     let compression = app.compression.choose(false, &request);
     let head = request.is_head();
+    let id = info.request_id.as_str();
     let answered = if app.invoke_mode == InvokeMode::ResponseStream {
         app.handle_request_streamed(&request, None, &info, compression)
             .await
             .map(|mut response| {
-                if response.rest.is_none() {
-                    let _ = compression.apply(&mut response.head, head);
-                }
+                compress_complete(&mut response, compression, head, id);
                 response
             })
     } else {
         app.handle_request(&request, None, &info, compression)
             .await
-            .map(|mut response| {
-                let _ = compression.apply(&mut response, head);
-                as_lambda_would_send(response, head).into()
+            .map(|response| {
+                let mut response = StreamedResponse::from(response);
+                compress_complete(&mut response, compression, head, id);
+                as_lambda_would_send(response.head, head).into()
             })
     };
     match answered {

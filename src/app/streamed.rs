@@ -39,13 +39,10 @@ impl App {
     ) -> Result<StreamedResponse, AppError> {
         let script = match self.route(req, invocation) {
             Routed::Script(script) if req.is_head() => {
-                return match self
-                    .run_script(req, &script, request_context, invocation, compression)
+                return self
+                    .script_response(req, &script, request_context, invocation, compression)
                     .await
-                {
-                    Ok(response) => Ok(response.into()),
-                    Err(e) => e.into_response(&invocation.request_id).map(Into::into),
-                };
+                    .map(Into::into);
             }
             Routed::Script(script) => script,
             Routed::Static(path) => {
@@ -116,36 +113,25 @@ fn compress_stream(
     choice: Choice,
     request_id: &str,
 ) -> StreamedResponse {
-    let (Some(offer), true) = (choice.offer(), response.rest.is_some()) else {
+    let Some(offer) = choice.offer() else {
         return response;
     };
-    let StreamedResponse { mut head, rest } = response;
-    let Some(rest) = rest else {
-        return StreamedResponse { head, rest: None };
-    };
-    let encoder = match compress::applies(head.status, false, &head.headers, None)
-        .then(|| Encoder::new(offer.encoding, offer.level))
-    {
-        Some(Ok(encoder)) => encoder,
-        Some(Err(e)) => {
+    let head = &response.head;
+    if response.rest.is_none() || !compress::applies(head.status, false, &head.headers, None) {
+        return response;
+    }
+    let mut encoder = match Encoder::new(offer.encoding, offer.level) {
+        Ok(encoder) => encoder,
+        Err(e) => {
             tracing::warn!(
                 requestId = request_id,
                 "the response goes out uncompressed: {e}"
             );
-            return StreamedResponse {
-                head,
-                rest: Some(rest),
-            };
-        }
-        None => {
-            return StreamedResponse {
-                head,
-                rest: Some(rest),
-            }
+            return response;
         }
     };
+    let StreamedResponse { mut head, rest } = response;
     compress::rewrite_headers(&mut head.headers, offer.encoding, None);
-    let mut encoder = encoder;
     head.body = match encode_piece(&mut encoder, &head.body) {
         Ok(out) => out,
         Err(e) => {
@@ -156,9 +142,16 @@ fn compress_stream(
             bytes::Bytes::new()
         }
     };
-    let state = (rest, Some(encoder));
-    let rest: BodyStream = Box::pin(futures_util::stream::unfold(
-        state,
+    StreamedResponse {
+        head,
+        rest: rest.map(|rest| encoded(rest, encoder)),
+    }
+}
+
+/// `rest` through `encoder`, one flushed piece per piece PHP flushed, and the encoder's end last.
+fn encoded(rest: BodyStream, encoder: Encoder) -> BodyStream {
+    Box::pin(futures_util::stream::unfold(
+        (rest, Some(encoder)),
         |(mut rest, encoder)| async move {
             let mut encoder = encoder?;
             loop {
@@ -179,11 +172,7 @@ fn compress_stream(
                 }
             }
         },
-    ));
-    StreamedResponse {
-        head,
-        rest: Some(rest),
-    }
+    ))
 }
 
 /// One piece through the encoder, flushed: everything so far decodable by the client.
