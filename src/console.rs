@@ -136,7 +136,7 @@ fn command_of(
         .envs(console.env.iter().map(|(k, v)| (k, v)));
     for (name, value) in invocation.server_variables(None) {
         if name != "LAMBDA_REQUEST_CONTEXT" {
-            cmd.env(name, OsString::from_vec(value));
+            cmd.env(name, OsString::from_vec(value.into_owned()));
         }
     }
     cmd

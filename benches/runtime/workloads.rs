@@ -234,7 +234,7 @@ pub fn fcgi_request(event: &[u8], app: &AppSpec) -> Result<FcgiRequest, String> 
     let mut params = Params::build(&parsed.request, &script, &site);
     params.extend(invocation.server_variables(parsed.request_context.as_deref()));
     Ok(FcgiRequest {
-        params: params.encode(),
+        params: params.encoded().to_vec(),
         pairs: params
             .iter()
             .map(|(n, v)| (n.to_owned(), String::from_utf8_lossy(v).into_owned()))

@@ -70,10 +70,10 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(tenants, [&b"tenant-fuzz"[..]]);
     let remote = req.client_ip.as_deref().unwrap_or("127.0.0.1");
     assert_eq!(params.get("REMOTE_ADDR"), Some(remote.as_bytes()));
-    let encoded = params.encode();
-    let pairs = wire::decode_pairs(&encoded).expect("our own PARAMS stream decodes");
+    let encoded = params.encoded();
+    let pairs = wire::decode_pairs(encoded).expect("our own PARAMS stream decodes");
     assert_eq!(pairs.len(), params.iter().count());
-    let request = wire::encode_request(1, &encoded, &req.body);
+    let request = wire::encode_request(1, encoded, &req.body);
     assert!(request.len() >= encoded.len() + req.body.len());
 
     // A response derived from the request: every header echoed, the body echoed.

@@ -9,7 +9,8 @@ use std::borrow::Cow;
 
 use percent_encoding::{percent_encode, AsciiSet, CONTROLS};
 
-use crate::message::{is_token_byte, HttpRequest};
+use super::wire;
+use crate::message::{is_token_byte, Header, HttpRequest};
 use crate::router::Script;
 
 /// Site-wide values that do not change per request.
@@ -28,9 +29,11 @@ impl Site {
     }
 }
 
-/// Ordered CGI params; names are ASCII by construction, values are bytes.
+/// Ordered CGI params, kept as the PARAMS stream they are sent as: one buffer per request rather than
+/// two allocations per variable (40 of a hello world's 130 allocations before). Names are ASCII by
+/// construction, values are bytes.
 #[derive(Debug, Default, Clone)]
-pub struct Params(Vec<(Cow<'static, str>, Vec<u8>)>);
+pub struct Params(Vec<u8>);
 
 /// Bytes that cannot stand in a URI as sent: they are percent-encoded in `REQUEST_URI`; `%` is kept so an
 /// already-encoded path passes unchanged.
@@ -46,7 +49,7 @@ const URI_UNSAFE: &AsciiSet = &CONTROLS
     .add(b'|')
     .add(b'}');
 
-impl<V: Into<Vec<u8>>> Extend<(&'static str, V)> for Params {
+impl<V: AsRef<[u8]>> Extend<(&'static str, V)> for Params {
     fn extend<I: IntoIterator<Item = (&'static str, V)>>(&mut self, vars: I) {
         for (name, value) in vars {
             self.add(name, value);
@@ -56,16 +59,22 @@ impl<V: Into<Vec<u8>>> Extend<(&'static str, V)> for Params {
 
 impl Params {
     pub fn build(req: &HttpRequest, script: &Script, site: &Site) -> Self {
-        let mut p = Params(Vec::with_capacity(32 + req.headers.len()));
+        // Room for the fixed variables, the headers and the platform's (the request context is the
+        // largest of those); one allocation in the common case.
+        let headers = req.headers.iter();
+        let headers: usize = headers.map(|h| h.name.len() + h.value.len() + 16).sum();
+        let mut p = Params(Vec::with_capacity(
+            4096 + headers + 3 * (req.path.len() + req.query.len()),
+        ));
         p.add_request(req, site);
         p.add_script(script, site);
         p.add_server(req);
         p.add("REDIRECT_STATUS", "200");
         if let Some(ct) = req.header("content-type") {
-            p.add("CONTENT_TYPE", sanitize_value(ct));
+            p.add_sanitized("CONTENT_TYPE", ct);
         }
         if !req.body.is_empty() {
-            p.add("CONTENT_LENGTH", req.body.len().to_string());
+            p.add("CONTENT_LENGTH", Decimal::new(req.body.len()).as_bytes());
         }
         p.add_headers(req);
         p
@@ -75,10 +84,10 @@ impl Params {
     fn add_request(&mut self, req: &HttpRequest, site: &Site) {
         let query = escape_controls(&req.query);
         self.add("GATEWAY_INTERFACE", "CGI/1.1");
-        self.add("SERVER_SOFTWARE", site.server_software.as_bytes());
-        self.add("SERVER_PROTOCOL", req.protocol.as_bytes());
-        self.add("REQUEST_METHOD", req.method.as_bytes());
-        self.add("REQUEST_URI", request_uri(&req.path, &query));
+        self.add("SERVER_SOFTWARE", &site.server_software);
+        self.add("SERVER_PROTOCOL", &req.protocol);
+        self.add("REQUEST_METHOD", &req.method);
+        self.add_request_uri(&req.path, &query);
         self.add("DOCUMENT_URI", escape_controls(&req.path).as_bytes());
         self.add("QUERY_STRING", query.as_bytes());
     }
@@ -89,29 +98,29 @@ impl Params {
             "SCRIPT_FILENAME",
             script.filename.as_os_str().as_encoded_bytes(),
         );
-        self.add("SCRIPT_NAME", script.name.as_bytes());
+        self.add("SCRIPT_NAME", &script.name);
         if let Some(info) = &script.path_info {
             // No PATH_TRANSLATED: php-fpm would take it as the script's path (and refuse it).
-            self.add("PATH_INFO", info.as_bytes());
+            self.add("PATH_INFO", info);
         }
-        self.add("DOCUMENT_ROOT", site.document_root.as_bytes());
+        self.add("DOCUMENT_ROOT", &site.document_root);
     }
 
     /// Where the request came in, as the client saw it: the host, and the scheme and port the proxy
     /// in front (API Gateway, ALB) forwarded; HTTPS unless it says plain HTTP.
     fn add_server(&mut self, req: &HttpRequest) {
-        let forwarded_proto = req
+        let https = !req
             .header_str("x-forwarded-proto")
-            .map(|v| v.trim().to_ascii_lowercase());
-        let https = forwarded_proto.as_deref() != Some("http");
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("http"));
         let port = req
             .header_str("x-forwarded-port")
             .map(str::trim)
             .filter(|v| !v.is_empty() && v.len() <= 5 && v.bytes().all(|b| b.is_ascii_digit()))
-            .map(str::to_owned)
-            .unwrap_or_else(|| "443".into());
-        let host = req.header("host").map(sanitize_value).unwrap_or_default();
-        self.add("SERVER_NAME", server_name(&host));
+            .unwrap_or("443");
+        match server_name(req.header("host").unwrap_or_default()) {
+            [] => self.add("SERVER_NAME", "localhost"),
+            name => self.add_sanitized("SERVER_NAME", name),
+        }
         self.add("SERVER_PORT", port);
         self.add("SERVER_ADDR", "127.0.0.1");
         self.add(
@@ -129,13 +138,37 @@ impl Params {
     /// Appends a server variable. Besides the CGI variables `build` adds, callers add what only their
     /// platform knows (on Lambda, the invocation's context); the names are the caller's constants,
     /// never client input, so they cannot pose as `HTTP_*`.
-    pub fn add(&mut self, name: &'static str, value: impl Into<Vec<u8>>) {
-        self.0.push((Cow::Borrowed(name), value.into()));
+    pub fn add(&mut self, name: &'static str, value: impl AsRef<[u8]>) {
+        wire::push_pair(&mut self.0, name.as_bytes(), value.as_ref());
     }
 
+    /// A client's bytes as a value, NUL, CR and LF turned into spaces: PHP copies params into C
+    /// strings (`getenv`), and a line break in a value would let it split log lines or headers it
+    /// echoes.
+    fn add_sanitized(&mut self, name: &'static str, value: &[u8]) {
+        wire::push_lengths(&mut self.0, name.len(), value.len());
+        self.0.extend_from_slice(name.as_bytes());
+        push_sanitized(&mut self.0, value);
+    }
+
+    /// `REQUEST_URI`: the path with the bytes a URI cannot hold percent-encoded, and the query.
+    fn add_request_uri(&mut self, path: &str, query: &str) {
+        let path = percent_encode(path.as_bytes(), URI_UNSAFE);
+        let query_len = if query.is_empty() { 0 } else { 1 + query.len() };
+        let len = path.clone().map(str::len).sum::<usize>() + query_len;
+        wire::push_lengths(&mut self.0, "REQUEST_URI".len(), len);
+        self.0.extend_from_slice(b"REQUEST_URI");
+        path.for_each(|part| self.0.extend_from_slice(part.as_bytes()));
+        if !query.is_empty() {
+            self.0.push(b'?');
+            self.0.extend_from_slice(query.as_bytes());
+        }
+    }
+
+    /// Each client header as `HTTP_*`, repeated ones joined into their first (`; ` for cookies, `, `
+    /// otherwise, as nginx passes them).
     fn add_headers(&mut self, req: &HttpRequest) {
-        let first_header = self.0.len();
-        for header in &req.headers {
+        for (i, header) in req.headers.iter().enumerate() {
             let name = header.name.as_bytes();
             if name.is_empty() || name.contains(&b'_') || !name.iter().all(|b| is_token_byte(*b)) {
                 continue;
@@ -143,73 +176,84 @@ impl Params {
             if header.name.eq_ignore_ascii_case("proxy") {
                 continue;
             }
-            let mut cgi = String::with_capacity(5 + name.len());
-            cgi.push_str("HTTP_");
-            cgi.extend(name.iter().map(|b| {
-                if *b == b'-' {
-                    '_'
-                } else {
-                    b.to_ascii_uppercase() as char
-                }
+            // Two names that pass make the same variable exactly when they differ only in case.
+            let same = |h: &&Header| h.name.eq_ignore_ascii_case(&header.name);
+            if req.headers[..i].iter().any(|h| same(&h)) {
+                continue;
+            }
+            let sep: &[u8] = if header.name.eq_ignore_ascii_case("cookie") {
+                b"; "
+            } else {
+                b", "
+            };
+            let later = req.headers[i + 1..].iter().filter(same);
+            let len = header.value.len()
+                + later
+                    .clone()
+                    .map(|h| sep.len() + h.value.len())
+                    .sum::<usize>();
+            wire::push_lengths(&mut self.0, 5 + name.len(), len);
+            self.0.extend_from_slice(b"HTTP_");
+            self.0.extend(name.iter().map(|b| match b {
+                b'-' => b'_',
+                b => b.to_ascii_uppercase(),
             }));
-            let value = sanitize_value(&header.value);
-            match self.0[first_header..].iter_mut().find(|(n, _)| *n == cgi) {
-                Some((_, existing)) => {
-                    existing.extend_from_slice(if cgi == "HTTP_COOKIE" { b"; " } else { b", " });
-                    existing.extend_from_slice(&value);
-                }
-                None => self.0.push((Cow::Owned(cgi), value)),
+            push_sanitized(&mut self.0, &header.value);
+            for h in later {
+                self.0.extend_from_slice(sep);
+                push_sanitized(&mut self.0, &h.value);
             }
         }
     }
 
     pub fn get(&self, name: &str) -> Option<&[u8]> {
-        self.0
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_slice())
+        self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
-        self.0.iter().map(|(n, v)| (n.as_ref(), v.as_slice()))
+        wire::Pairs(&self.0).map(|(n, v)| (std::str::from_utf8(n).unwrap_or_default(), v))
     }
 
     /// The FastCGI PARAMS stream content.
-    pub fn encode(&self) -> Vec<u8> {
-        let size: usize = self.0.iter().map(|(n, v)| n.len() + v.len() + 8).sum();
-        let mut out = Vec::with_capacity(size);
-        for (name, value) in &self.0 {
-            super::wire::push_pair(&mut out, name.as_bytes(), value);
+    pub fn encoded(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// Appends `value` with NUL, CR and LF as spaces (see [`Params::add_sanitized`]).
+fn push_sanitized(out: &mut Vec<u8>, value: &[u8]) {
+    let start = out.len();
+    out.extend_from_slice(value);
+    for b in &mut out[start..] {
+        if matches!(*b, 0 | b'\r' | b'\n') {
+            *b = b' ';
         }
-        out
     }
 }
 
-/// `REQUEST_URI`: the path with the bytes a URI cannot hold percent-encoded, and the query.
-fn request_uri(path: &str, query: &str) -> Vec<u8> {
-    let mut uri: Vec<u8> = percent_encode(path.as_bytes(), URI_UNSAFE)
-        .collect::<String>()
-        .into_bytes();
-    if !query.is_empty() {
-        uri.push(b'?');
-        uri.extend_from_slice(query.as_bytes());
-    }
-    uri
+/// A number's decimal digits without a `String`.
+struct Decimal {
+    digits: [u8; 20],
+    start: usize,
 }
 
-/// Header bytes pass through except NUL, CR and LF, which become spaces: PHP copies params into C
-/// strings (`getenv`), and a line break in a value would let it split log lines or headers it echoes.
-fn sanitize_value(value: &[u8]) -> Vec<u8> {
-    value
-        .iter()
-        .map(|b| {
-            if matches!(b, 0 | b'\r' | b'\n') {
-                b' '
-            } else {
-                *b
+impl Decimal {
+    fn new(mut n: usize) -> Self {
+        let mut digits = [b'0'; 20];
+        let mut start = digits.len();
+        loop {
+            start -= 1;
+            digits[start] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break Self { digits, start };
             }
-        })
-        .collect()
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.digits[self.start..]
+    }
 }
 
 /// Control bytes (0x00–0x1F, 0x7F) in a query percent-encoded, everything else as sent. v2 and ALB
@@ -231,9 +275,14 @@ fn escape_controls(query: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// The Host header without its port (`[::1]:8080` → `[::1]`); `localhost` when there is none.
-fn server_name(host: &[u8]) -> Vec<u8> {
-    let host = host.trim_ascii();
+/// The Host header without its port (`[::1]:8080` → `[::1]`), trimmed of the whitespace and NULs
+/// around it; empty when there is none.
+fn server_name(host: &[u8]) -> &[u8] {
+    let kept = |b: &u8| !(b.is_ascii_whitespace() || *b == 0);
+    let host = match (host.iter().position(kept), host.iter().rposition(kept)) {
+        (Some(first), Some(last)) => &host[first..=last],
+        _ => &[],
+    };
     let end = if host.starts_with(b"[") {
         host.iter()
             .position(|b| *b == b']')
@@ -241,10 +290,7 @@ fn server_name(host: &[u8]) -> Vec<u8> {
     } else {
         host.iter().position(|b| *b == b':').unwrap_or(host.len())
     };
-    match &host[..end] {
-        [] => b"localhost".to_vec(),
-        name => name.to_vec(),
-    }
+    &host[..end]
 }
 
 #[cfg(test)]
@@ -361,7 +407,9 @@ mod tests {
 
     #[test]
     fn ipv6_host_keeps_brackets() {
-        assert_eq!(server_name(b"[::1]:8080"), b"[::1]".to_vec());
-        assert_eq!(server_name(b"example.com"), b"example.com".to_vec());
+        assert_eq!(server_name(b"[::1]:8080"), b"[::1]");
+        assert_eq!(server_name(b"example.com"), b"example.com");
+        assert_eq!(server_name(b" \0example.com:80\r\n"), b"example.com");
+        assert_eq!(server_name(b" \0 "), b"");
     }
 }

@@ -22,12 +22,12 @@ impl<'a> Request<'a> {
 
     /// BEGIN_REQUEST, PARAMS and STDIN records, ready for the socket.
     pub fn encode(&self) -> Vec<u8> {
-        wire::encode_request(REQUEST_ID, &self.params.encode(), self.stdin)
+        wire::encode_request(REQUEST_ID, self.params.encoded(), self.stdin)
     }
 
     /// The same records with the body left where it is: the head and the pieces to write in order.
     pub fn encode_vectored(&self) -> (Vec<u8>, Vec<wire::Piece>) {
-        wire::encode_request_vectored(REQUEST_ID, &self.params.encode(), self.stdin)
+        wire::encode_request_vectored(REQUEST_ID, self.params.encoded(), self.stdin)
     }
 }
 

@@ -112,15 +112,20 @@ fn push_stream(out: &mut Vec<u8>, kind: RecordType, request_id: u16, data: &[u8]
 
 /// Appends one name-value pair in the FastCGI length-prefixed encoding.
 pub fn push_pair(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
-    for len in [name.len(), value.len()] {
+    push_lengths(out, name.len(), value.len());
+    out.extend_from_slice(name);
+    out.extend_from_slice(value);
+}
+
+/// Appends the two lengths that open a name-value pair; the name's bytes, then the value's, follow.
+pub fn push_lengths(out: &mut Vec<u8>, name_len: usize, value_len: usize) {
+    for len in [name_len, value_len] {
         if len < 128 {
             out.push(len as u8);
         } else {
             out.extend_from_slice(&((len as u32) | 0x8000_0000).to_be_bytes());
         }
     }
-    out.extend_from_slice(name);
-    out.extend_from_slice(value);
 }
 
 /// Encodes a whole responder request: BEGIN_REQUEST (keep the connection), the encoded params, and stdin.
@@ -173,27 +178,42 @@ pub fn encode_request_vectored(
 }
 
 /// Decodes name-value pairs (used by tests and the fuzz target to check what we send).
-pub fn decode_pairs(mut b: &[u8]) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
-    fn len(b: &mut &[u8]) -> Option<usize> {
-        let first = *b.first()?;
-        if first < 128 {
-            *b = &b[1..];
-            Some(first as usize)
-        } else {
-            let four: [u8; 4] = b.get(..4)?.try_into().ok()?;
-            *b = &b[4..];
-            Some((u32::from_be_bytes(four) & 0x7fff_ffff) as usize)
+pub fn decode_pairs(b: &[u8]) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
+    let mut pairs = Pairs(b);
+    let decoded = pairs
+        .by_ref()
+        .map(|(n, v)| (n.to_vec(), v.to_vec()))
+        .collect();
+    pairs.0.is_empty().then_some(decoded)
+}
+
+/// The name-value pairs of an encoded PARAMS stream, in order, borrowed from it; ends early at a
+/// malformed pair (leaving it unread).
+#[derive(Debug, Clone)]
+pub struct Pairs<'a>(pub &'a [u8]);
+
+impl<'a> Iterator for Pairs<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        fn len(b: &mut &[u8]) -> Option<usize> {
+            let first = *b.first()?;
+            if first < 128 {
+                *b = &b[1..];
+                Some(first as usize)
+            } else {
+                let four: [u8; 4] = b.get(..4)?.try_into().ok()?;
+                *b = &b[4..];
+                Some((u32::from_be_bytes(four) & 0x7fff_ffff) as usize)
+            }
         }
-    }
-    let mut pairs = Vec::new();
-    while !b.is_empty() {
+        let mut b = self.0;
         let (n, v) = (len(&mut b)?, len(&mut b)?);
-        let name = b.get(..n)?.to_vec();
-        let value = b.get(n..n + v)?.to_vec();
-        b = &b[n + v..];
-        pairs.push((name, value));
+        let name = b.get(..n)?;
+        let value = b.get(n..n.checked_add(v)?)?;
+        self.0 = &b[n + v..];
+        Some((name, value))
     }
-    Some(pairs)
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! Lambda's side: typed events and source detection, the response shapes, the Runtime API client,
 //! and the invocation loop.
 
+use std::borrow::Cow;
+
 pub mod diagnostic;
 pub mod event_source;
 pub mod events;
@@ -27,18 +29,23 @@ impl InvocationInfo {
     /// `requestContext` as sent, `{}` without one), `_X_AMZN_TRACE_ID` (X-Ray's trace header) and
     /// `LAMBDA_TENANT_ID` (only when Lambda names a tenant). These names come only from here: a client
     /// header can only ever become an `HTTP_*` variable.
-    pub fn server_variables(
-        &self,
-        request_context: Option<&str>,
-    ) -> impl Iterator<Item = (&'static str, Vec<u8>)> {
-        let request_context = request_context.unwrap_or("{}").as_bytes().to_vec();
-        let trace = self.trace_id.as_ref().map(|t| t.as_bytes().to_vec());
-        let tenant = self.tenant_id.as_ref().map(|t| t.as_bytes().to_vec());
+    pub fn server_variables<'a>(
+        &'a self,
+        request_context: Option<&'a str>,
+    ) -> impl Iterator<Item = (&'static str, Cow<'a, [u8]>)> {
+        let borrowed = |s: &'a str| Cow::Borrowed(s.as_bytes());
         [
-            Some(("LAMBDA_INVOCATION_CONTEXT", self.context_json())),
-            Some(("LAMBDA_REQUEST_CONTEXT", request_context)),
-            trace.map(|t| ("_X_AMZN_TRACE_ID", t)),
-            tenant.map(|t| ("LAMBDA_TENANT_ID", t)),
+            Some(("LAMBDA_INVOCATION_CONTEXT", Cow::Owned(self.context_json()))),
+            Some((
+                "LAMBDA_REQUEST_CONTEXT",
+                borrowed(request_context.unwrap_or("{}")),
+            )),
+            self.trace_id
+                .as_deref()
+                .map(|t| ("_X_AMZN_TRACE_ID", borrowed(t))),
+            self.tenant_id
+                .as_deref()
+                .map(|t| ("LAMBDA_TENANT_ID", borrowed(t))),
         ]
         .into_iter()
         .flatten()
@@ -84,7 +91,7 @@ mod tests {
         };
         let vars: Vec<(&str, String)> = info
             .server_variables(Some(r#"{"stage":"$default"}"#))
-            .map(|(n, v)| (n, String::from_utf8(v).expect("utf8")))
+            .map(|(n, v)| (n, String::from_utf8(v.into_owned()).expect("utf8")))
             .collect();
         assert_eq!(
             vars,
@@ -106,12 +113,16 @@ mod tests {
             ["LAMBDA_INVOCATION_CONTEXT", "LAMBDA_REQUEST_CONTEXT"]
         );
         assert_eq!(
-            bare.server_variables(None).nth(1).map(|(_, v)| v),
+            bare.server_variables(None)
+                .nth(1)
+                .map(|(_, v)| v.into_owned()),
             Some(b"{}".to_vec())
         );
         // Without a tenant the context has no tenantId key at all (not null).
         assert_eq!(
-            bare.server_variables(None).next().map(|(_, v)| v),
+            bare.server_variables(None)
+                .next()
+                .map(|(_, v)| v.into_owned()),
             Some(
                 br#"{"awsRequestId":"","deadlineMs":null,"invokedFunctionArn":"","traceId":null}"#
                     .to_vec()

@@ -1,9 +1,10 @@
 //! The Lambda Runtime API client. [`requests`] builds each call as a value without I/O (unit-tested);
-//! `connection` is the HTTP/1.1 exchange on one kept-alive socket; [`RuntimeApi`] is the client the
+//! `head` parses the answers' heads; `connection` is the HTTP/1.1 exchange on one kept-alive socket; [`RuntimeApi`] is the client the
 //! invocation loop uses, one method per call.
 
 mod client;
 mod connection;
+mod head;
 pub mod requests;
 
 use http::StatusCode;

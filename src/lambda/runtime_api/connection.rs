@@ -6,11 +6,11 @@
 use std::io::IoSlice;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use http::header::{self, HeaderName, HeaderValue};
-use http::{HeaderMap, StatusCode};
+use http::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::head::{Framing, Head, Headers, MAX_HEADERS};
 use super::requests::ApiRequest;
 use super::ApiError;
 
@@ -24,9 +24,6 @@ const SMALL_REQUEST_BODY: usize = 16 * 1024;
 /// larger).
 const MAX_HEAD: usize = 1024 * 1024;
 
-/// Header lines a response head may carry: the Runtime API sends about ten.
-const MAX_HEADERS: usize = 64;
-
 /// Most a response body may take. Events are at most 6 MB; anything far larger is a broken length,
 /// refused before it is allocated.
 const MAX_BODY: usize = 64 * 1024 * 1024;
@@ -35,7 +32,7 @@ const MAX_BODY: usize = 64 * 1024 * 1024;
 #[derive(Debug)]
 pub struct ApiResponse {
     pub status: StatusCode,
-    pub headers: HeaderMap,
+    pub headers: Headers,
     pub body: Bytes,
 }
 
@@ -46,15 +43,6 @@ pub struct ApiConnection {
     buf: BytesMut,
     out: Vec<u8>,
     reusable: bool,
-}
-
-/// How the response body is delimited.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Framing {
-    Chunked,
-    Length(usize),
-    Empty,
-    UntilClose,
 }
 
 impl ApiConnection {
@@ -142,7 +130,7 @@ impl ApiConnection {
     /// Reads the answer to the request just written.
     pub async fn read_response(&mut self) -> Result<ApiResponse, ApiError> {
         let head = loop {
-            if let Some(head) = parse_head(&self.buf)? {
+            if let Some(head) = Head::parse(&self.buf)? {
                 break head;
             }
             if self.buf.len() > MAX_HEAD {
@@ -151,7 +139,7 @@ impl ApiConnection {
             self.read_more().await?;
         };
         self.buf.advance(head.len);
-        let framing = framing(head.status, &head.headers)?;
+        let framing = head.framing()?;
         let body = match framing {
             Framing::Chunked => self.read_chunked().await?,
             Framing::Length(length) => self.read_exact(length).await?,
@@ -300,82 +288,6 @@ impl ApiConnection {
         }
         Err(ApiError::Protocol("the body is too large".into()))
     }
-}
-
-/// What a response head says: the status, the headers, how many bytes it took, and whether the
-/// connection stays open after the body.
-#[derive(Debug)]
-struct Head {
-    status: StatusCode,
-    headers: HeaderMap,
-    len: usize,
-    keep_alive: bool,
-}
-
-/// Parses a response head at the start of `buf` with httparse: `None` while incomplete.
-fn parse_head(buf: &[u8]) -> Result<Option<Head>, ApiError> {
-    let bad = |what: &dyn std::fmt::Display| {
-        ApiError::Protocol(format!("malformed response head: {what}"))
-    };
-    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut response = httparse::Response::new(&mut slots);
-    let len = match response.parse(buf) {
-        Ok(httparse::Status::Complete(len)) => len,
-        Ok(httparse::Status::Partial) => return Ok(None),
-        Err(e) => return Err(bad(&e)),
-    };
-    let status = response
-        .code
-        .and_then(|code| StatusCode::from_u16(code).ok())
-        .ok_or_else(|| bad(&"invalid status code"))?;
-    let mut headers = HeaderMap::with_capacity(response.headers.len());
-    for h in response.headers.iter() {
-        let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|e| bad(&e))?;
-        let value = HeaderValue::from_bytes(h.value).map_err(|e| bad(&e))?;
-        headers.append(name, value);
-    }
-    // HTTP/1.1 keeps the connection unless told to close it; HTTP/1.0 closes it unless told to keep it.
-    let connection = headers
-        .get(header::CONNECTION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let keep_alive = if response.version == Some(0) {
-        connection.eq_ignore_ascii_case("keep-alive")
-    } else {
-        !connection.eq_ignore_ascii_case("close")
-    };
-    Ok(Some(Head {
-        status,
-        headers,
-        len,
-        keep_alive,
-    }))
-}
-
-/// How the body that follows a response head is delimited.
-fn framing(status: StatusCode, headers: &HeaderMap) -> Result<Framing, ApiError> {
-    let chunked = headers
-        .get(header::TRANSFER_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
-    let length = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.trim().parse::<usize>())
-        .transpose()
-        .map_err(|_| ApiError::Protocol("invalid Content-Length".into()))?;
-    Ok(if chunked {
-        Framing::Chunked
-    } else if let Some(length) = length {
-        Framing::Length(length)
-    } else if status == StatusCode::NO_CONTENT
-        || status == StatusCode::NOT_MODIFIED
-        || status.is_informational()
-    {
-        Framing::Empty
-    } else {
-        Framing::UntilClose
-    })
 }
 
 #[cfg(test)]

@@ -1,9 +1,13 @@
 //! The Runtime API's calls as values, built without I/O: where the API is ([`Endpoint`]), one
 //! [`ApiRequest`] per call with the exact bytes of its head, and what a `/next` answer's headers say.
 
-use bytes::Bytes;
-use http::{HeaderMap, Method};
+use std::borrow::Cow;
+use std::io::Write as _;
 
+use bytes::Bytes;
+use http::Method;
+
+use super::head::Headers;
 use super::ApiError;
 use crate::lambda::diagnostic::Diagnostic;
 use crate::lambda::InvocationInfo;
@@ -56,7 +60,27 @@ impl Endpoint {
     }
 
     fn path(&self, call: &str) -> String {
-        format!("{}/{VERSION}/runtime/{call}", self.prefix)
+        self.invocation_path(call, "")
+    }
+
+    /// `…/runtime/invocation/{id}/{call}`, written into one `String` (a call per invocation).
+    fn invocation_path(&self, first: &str, rest: &str) -> String {
+        let parts = [&self.prefix, "/", VERSION, "/runtime/", first, rest];
+        let mut path = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        for part in parts {
+            path.push_str(part);
+        }
+        path
+    }
+
+    /// The path of a call about one invocation: `invocation/{id}/{call}`.
+    fn invocation_call(&self, request_id: &str, call: &str) -> String {
+        let id = segment(request_id);
+        let mut rest = String::with_capacity(id.len() + call.len() + 2);
+        for part in [id.as_ref(), "/", call] {
+            rest.push_str(part);
+        }
+        self.invocation_path("invocation/", &rest)
     }
 
     /// `GET /runtime/invocation/next`: the next event (a long poll).
@@ -76,7 +100,7 @@ impl Endpoint {
         ApiRequest {
             call: "POST /invocation/{id}/response",
             method: Method::POST,
-            path: self.path(&format!("invocation/{}/response", segment(request_id))),
+            path: self.invocation_call(request_id, "response"),
             headers: vec![("Content-Type", "application/json".into())],
             body,
             chunked: false,
@@ -90,7 +114,7 @@ impl Endpoint {
         ApiRequest {
             call: "POST /invocation/{id}/response (streaming)",
             method: Method::POST,
-            path: self.path(&format!("invocation/{}/response", segment(request_id))),
+            path: self.invocation_call(request_id, "response"),
             headers: vec![
                 ("Lambda-Runtime-Function-Response-Mode", "streaming".into()),
                 (
@@ -106,7 +130,7 @@ impl Endpoint {
 
     /// `POST /runtime/invocation/{id}/error`: the invocation failed.
     pub fn error_request(&self, request_id: &str, diagnostic: &Diagnostic) -> ApiRequest {
-        let path = self.path(&format!("invocation/{}/error", segment(request_id)));
+        let path = self.invocation_call(request_id, "error");
         failure("POST /invocation/{id}/error", path, diagnostic)
     }
 
@@ -195,30 +219,28 @@ impl ApiRequest {
         if self.chunked {
             out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
         } else if self.method != Method::GET || !self.body.is_empty() {
-            out.extend_from_slice(format!("Content-Length: {}\r\n", self.body.len()).as_bytes());
+            // Written straight into `out` (io::Write), with no String in between.
+            let _ = write!(out, "Content-Length: {}\r\n", self.body.len());
         }
         out.extend_from_slice(b"\r\n");
     }
 }
 
 /// Request ids are UUIDs; anything else is percent-encoded so it cannot change the path.
-fn segment(id: &str) -> String {
+fn segment(id: &str) -> Cow<'_, str> {
     if !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-        return id.to_owned();
+        return Cow::Borrowed(id);
     }
-    percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC)
-        .to_string()
-        .replace("%2D", "-")
+    Cow::Owned(
+        percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC)
+            .to_string()
+            .replace("%2D", "-"),
+    )
 }
 
 /// Reads the invocation headers of a `/next` answer.
-pub fn invocation_info(headers: &HeaderMap) -> Result<InvocationInfo, ApiError> {
-    let get = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
+pub fn invocation_info(headers: &Headers) -> Result<InvocationInfo, ApiError> {
+    let get = |name: &str| headers.get(name).map(str::to_owned);
     Ok(InvocationInfo {
         request_id: get("lambda-runtime-aws-request-id")
             .filter(|s| !s.is_empty())
@@ -233,6 +255,7 @@ pub fn invocation_info(headers: &HeaderMap) -> Result<InvocationInfo, ApiError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lambda::runtime_api::head::Head;
 
     fn head(request: &ApiRequest) -> String {
         let mut out = Vec::new();
@@ -333,29 +356,26 @@ mod tests {
 
     #[test]
     fn invocation_headers() {
-        let mut h = HeaderMap::new();
-        assert!(matches!(
-            invocation_info(&h),
-            Err(ApiError::MissingRequestId)
-        ));
-        h.insert("lambda-runtime-aws-request-id", "abc".parse().expect("hv"));
-        h.insert(
-            "lambda-runtime-deadline-ms",
-            "1700000000000".parse().expect("hv"),
-        );
-        h.insert("lambda-runtime-trace-id", "Root=1-2".parse().expect("hv"));
-        let info = invocation_info(&h).expect("ok");
-        assert_eq!(info.request_id, "abc");
-        assert_eq!(info.deadline_ms, Some(1_700_000_000_000));
-        assert_eq!(info.trace_id.as_deref(), Some("Root=1-2"));
-        assert_eq!(info.tenant_id, None, "no header, no tenant");
-        h.insert("lambda-runtime-aws-tenant-id", "".parse().expect("hv"));
-        assert_eq!(invocation_info(&h).expect("ok").tenant_id, None);
-        h.insert(
-            "lambda-runtime-aws-tenant-id",
-            "blue-tenant".parse().expect("hv"),
-        );
-        let info = invocation_info(&h).expect("ok");
-        assert_eq!(info.tenant_id.as_deref(), Some("blue-tenant"));
+        let info = |lines: &str| {
+            let text = format!("HTTP/1.1 200 OK\r\n{lines}\r\n");
+            let head = Head::parse(text.as_bytes())
+                .expect("valid")
+                .expect("complete");
+            invocation_info(&head.headers)
+        };
+        assert!(matches!(info(""), Err(ApiError::MissingRequestId)));
+        let id = "lambda-runtime-aws-request-id: abc\r\n\
+                  Lambda-Runtime-Deadline-Ms: 1700000000000\r\n\
+                  lambda-runtime-trace-id: Root=1-2\r\n";
+        let parsed = info(id).expect("ok");
+        assert_eq!(parsed.request_id, "abc");
+        assert_eq!(parsed.deadline_ms, Some(1_700_000_000_000));
+        assert_eq!(parsed.trace_id.as_deref(), Some("Root=1-2"));
+        assert_eq!(parsed.tenant_id, None, "no header, no tenant");
+        let empty = format!("{id}lambda-runtime-aws-tenant-id: \r\n");
+        assert_eq!(info(&empty).expect("ok").tenant_id, None);
+        let tenant = format!("{id}lambda-runtime-aws-tenant-id: blue-tenant\r\n");
+        let parsed = info(&tenant).expect("ok");
+        assert_eq!(parsed.tenant_id.as_deref(), Some("blue-tenant"));
     }
 }
