@@ -392,6 +392,26 @@ mod tests {
     }
 
     #[test]
+    fn joined_values_keep_their_place_and_long_lengths_decode() {
+        let long = "v".repeat(200);
+        let p = build(&request(&[
+            ("X-A", "1"),
+            ("Accept", &long),
+            ("x-a", "2"),
+            ("X-B", "3"),
+            ("X-a", "\0"),
+        ]));
+        let names: Vec<&str> = p.iter().map(|(n, _)| n).collect();
+        let at = |name: &str| names.iter().position(|n| *n == name);
+        assert!(at("HTTP_X_A") < at("HTTP_ACCEPT") && at("HTTP_ACCEPT") < at("HTTP_X_B"));
+        assert_eq!(names.iter().filter(|n| **n == "HTTP_X_A").count(), 1);
+        assert_eq!(get(&p, "HTTP_X_A"), Some("1, 2,  "));
+        assert_eq!(get(&p, "HTTP_ACCEPT"), Some(long.as_str()));
+        let pairs = wire::decode_pairs(p.encoded()).expect("decodes");
+        assert_eq!(pairs.len(), names.len());
+    }
+
+    #[test]
     fn control_bytes_in_the_query_are_encoded() {
         let mut req = request(&[]);
         req.query = "a=\u{1}b&c=\r\n&d=\u{0}&e=caf\u{e9}%20\u{7f}".into();

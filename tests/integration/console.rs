@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::faults::{alive, eventually};
-use crate::support::{app_root, Bootstrap, Lambda, Outcome, RuntimeApi, HANDLER};
+use crate::support::{app_root, Bootstrap, Lambda, RuntimeApi, HANDLER};
 
 const CONSOLE_ENV: (&str, &str) = ("LAMBDA_FPM_CONSOLE", "console.php");
 
@@ -36,20 +36,6 @@ async fn run(lambda: &Lambda, text: &str) -> (i64, String) {
         result["exitCode"].as_i64().unwrap_or(-1),
         result["output"].as_str().unwrap_or_default().to_owned(),
     )
-}
-
-fn error_of(lambda: &Lambda, outcome: &Outcome) -> (String, String) {
-    match outcome {
-        Outcome::Error { body, .. } => (
-            body["errorType"].as_str().unwrap_or_default().to_owned(),
-            body["errorMessage"].as_str().unwrap_or_default().to_owned(),
-        ),
-        other => panic!(
-            "expected an /error, got {}\nlogs:\n{}",
-            other.describe(),
-            lambda.bs.logs()
-        ),
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -117,7 +103,7 @@ async fn stdout_and_stderr_are_interleaved_and_logged() {
 async fn a_non_zero_exit_is_command_failed_ending_with_the_last_lines() {
     let lambda = lambda().await;
     let outcome = lambda.invoke_bytes(command("exit 3")).await;
-    let (error_type, message) = error_of(&lambda, &outcome);
+    let (error_type, message) = lambda.error_of(&outcome);
     assert_eq!(error_type, "Function.CommandFailed");
     assert!(
         message.starts_with("`exit 3` exited with code 3"),
@@ -125,7 +111,7 @@ async fn a_non_zero_exit_is_command_failed_ending_with_the_last_lines() {
     );
     assert!(message.ends_with("to stdout\nto stderr"), "{message}");
     let outcome = lambda.invoke_bytes(command("fatal")).await;
-    let (error_type, message) = error_of(&lambda, &outcome);
+    let (error_type, message) = lambda.error_of(&outcome);
     assert_eq!(error_type, "Function.CommandFailed");
     assert!(message.contains("exited with code 255"), "{message}");
     assert!(
@@ -143,7 +129,7 @@ async fn the_deadline_kills_the_command_and_what_it_started() {
         .api
         .invoke_detailed(command("child"), Duration::from_secs(3))
         .await;
-    let (error_type, message) = error_of(&lambda, &inv.outcome);
+    let (error_type, message) = lambda.error_of(&inv.outcome);
     assert_eq!(error_type, "Function.Timeout", "{message}");
     assert!(
         message.contains("`child` was still running after"),
@@ -197,7 +183,7 @@ async fn malformed_commands_are_named() {
         ("say a\u{0}b", "NUL character"),
     ] {
         let outcome = lambda.invoke_bytes(command(text)).await;
-        let (error_type, message) = error_of(&lambda, &outcome);
+        let (error_type, message) = lambda.error_of(&outcome);
         assert_eq!(error_type, "Runtime.InvalidCommand", "{text:?}");
         assert!(message.contains(needle), "{text:?}: {message}");
     }

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::faults::Warm;
 use crate::support::events::load_raw;
-use crate::support::{app_root, Bootstrap, Lambda, Outcome, RuntimeApi, Source, HANDLER};
+use crate::support::{app_root, Bootstrap, Lambda, RuntimeApi, Source, HANDLER};
 
 const HANDLER_ENV: (&str, &str) = ("LAMBDA_FPM_EVENT_HANDLER", "worker.php");
 
@@ -17,28 +17,6 @@ async fn lambda() -> Lambda {
     let mut lambda = Lambda::start_env(&[HANDLER_ENV]).await;
     lambda.ready().await;
     lambda
-}
-
-/// The `/error` of an outcome: (error type, message); panics with the logs otherwise.
-fn error_of(lambda: &Lambda, outcome: &Outcome) -> (String, String) {
-    match outcome {
-        Outcome::Error { error_type, body } => {
-            assert_eq!(
-                error_type.as_deref(),
-                body["errorType"].as_str(),
-                "the header and the body agree: {body}"
-            );
-            (
-                body["errorType"].as_str().unwrap_or_default().to_owned(),
-                body["errorMessage"].as_str().unwrap_or_default().to_owned(),
-            )
-        }
-        other => panic!(
-            "expected an /error, got {}\nlogs:\n{}",
-            other.describe(),
-            lambda.bs.logs()
-        ),
-    }
 }
 
 /// What the fixture handler saw of `event` (its default answer).
@@ -147,7 +125,7 @@ async fn php_errors_are_errors_that_carry_php_s_message() {
         ),
     ] {
         let outcome = lambda.invoke(&event).await;
-        let (error_type, message) = error_of(&lambda, &outcome);
+        let (error_type, message) = lambda.error_of(&outcome);
         assert_eq!(error_type, kind, "{event}: {message}");
         assert!(message.contains(needle), "{event}: {message}");
         warm.check(&mut lambda, &event.to_string(), true).await;
@@ -158,7 +136,7 @@ async fn php_errors_are_errors_that_carry_php_s_message() {
 async fn output_must_be_json_and_empty_output_is_null() {
     let lambda = lambda().await;
     let outcome = lambda.invoke(&json!({"do": "html"})).await;
-    let (error_type, message) = error_of(&lambda, &outcome);
+    let (error_type, message) = lambda.error_of(&outcome);
     assert_eq!(error_type, "Function.InvalidOutput");
     assert!(message.contains("\"<p>not json</p>\""), "{message}");
     for event in [json!({"do": "empty"}), json!({"do": "exit"})] {
@@ -172,11 +150,11 @@ async fn output_must_be_json_and_empty_output_is_null() {
     let outcome = lambda
         .invoke(&json!({"do": "raw", "raw": "{\"a\":1} trailing"}))
         .await;
-    assert_eq!(error_of(&lambda, &outcome).0, "Function.InvalidOutput");
+    assert_eq!(lambda.error_of(&outcome).0, "Function.InvalidOutput");
     let outcome = lambda
         .invoke(&json!({"do": "large", "bytes": 7_000_000}))
         .await;
-    let (error_type, message) = error_of(&lambda, &outcome);
+    let (error_type, message) = lambda.error_of(&outcome);
     assert_eq!(error_type, "Function.ResponseSizeTooLarge", "{message}");
 }
 
@@ -189,7 +167,7 @@ async fn a_handler_past_the_deadline_is_killed_in_time() {
         .api
         .invoke_detailed(event, Duration::from_secs(3))
         .await;
-    let (error_type, message) = error_of(&lambda, &inv.outcome);
+    let (error_type, message) = lambda.error_of(&inv.outcome);
     assert_eq!(error_type, "Function.Timeout", "{message}");
     assert!(message.contains("its PHP worker was killed"), "{message}");
     assert!(
@@ -220,7 +198,7 @@ async fn a_killed_worker_is_an_error_and_a_fresh_worker_takes_the_next_event() {
     let warm = Warm::take(&mut lambda).await;
     let first = seen(&lambda, b"{}".to_vec()).await;
     let outcome = lambda.invoke(&json!({"do": "die"})).await;
-    let (error_type, message) = error_of(&lambda, &outcome);
+    let (error_type, message) = lambda.error_of(&outcome);
     assert_eq!(error_type, "Function.WorkerDied", "{message}");
     warm.check(&mut lambda, "a killed worker", true).await;
     let next = seen(&lambda, b"{}".to_vec()).await;
@@ -249,21 +227,21 @@ async fn http_events_still_go_to_the_app() {
     // An HTTP event with a field of the wrong type is still the HTTP parser's error.
     let mut bad = Source::HttpV2.event("GET", "/", &[]);
     bad["headers"] = json!(["not", "a", "map"]);
-    let (error_type, _) = error_of(&lambda, &lambda.invoke(&bad).await);
+    let (error_type, _) = lambda.error_of(&lambda.invoke(&bad).await);
     assert_eq!(error_type, "Runtime.InvalidEvent");
     // Not JSON at all is not an event for PHP either.
-    let (error_type, _) = error_of(&lambda, &lambda.invoke_bytes(b"not json".to_vec()).await);
+    let (error_type, _) = lambda.error_of(&lambda.invoke_bytes(b"not json".to_vec()).await);
     assert_eq!(error_type, "Runtime.InvalidEvent");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_handler_events_are_unsupported_and_say_what_to_set() {
     let lambda = Lambda::start().await;
-    let (error_type, message) = error_of(&lambda, &lambda.invoke_bytes(load_raw("sns")).await);
+    let (error_type, message) = lambda.error_of(&lambda.invoke_bytes(load_raw("sns")).await);
     assert_eq!(error_type, "Runtime.UnsupportedEvent");
     assert!(message.contains("aws:sns"), "{message}");
     assert!(message.contains("LAMBDA_FPM_EVENT_HANDLER"), "{message}");
-    let (_, message) = error_of(&lambda, &lambda.invoke_bytes(&b"\"migrate\""[..]).await);
+    let (_, message) = lambda.error_of(&lambda.invoke_bytes(&b"\"migrate\""[..]).await);
     assert!(message.contains("LAMBDA_FPM_CONSOLE"), "{message}");
 }
 

@@ -65,6 +65,29 @@ impl Lambda {
         }
     }
 
+    /// The type and message of an invocation that failed (an `/error` post whose type header and body
+    /// agree); panics with the bootstrap's logs when it did not fail.
+    pub fn error_of(&self, outcome: &Outcome) -> (String, String) {
+        match outcome {
+            Outcome::Error { error_type, body } => {
+                assert_eq!(
+                    error_type.as_deref(),
+                    body["errorType"].as_str(),
+                    "the header and the body agree: {body}"
+                );
+                (
+                    body["errorType"].as_str().unwrap_or_default().to_owned(),
+                    body["errorMessage"].as_str().unwrap_or_default().to_owned(),
+                )
+            }
+            other => panic!(
+                "expected an /error, got {}\nlogs:\n{}",
+                other.describe(),
+                self.bs.logs()
+            ),
+        }
+    }
+
     pub async fn invoke(&self, event: &Value) -> Outcome {
         self.api
             .invoke(serde_json::to_vec(event).expect("serialize event"))
