@@ -27,13 +27,10 @@ for app in laravel symfony; do
   [ -f "$APPS/$app/public/index.php" ] || { echo "cold-apps: no $app in $APPS: run tests/apps/install.sh" >&2; exit 1; }
 done
 
-WORK=$(mktemp -d)
-cleanup() { rm -rf "$WORK"; }
-trap cleanup EXIT
-chmod 755 "$WORK"
-unzip -q "$LAYER" -d "$WORK/opt"
 . "$HERE/sandbox.sh"
-sandbox_init "$WORK/opt"
+sandbox_workdir
+sandbox_unpack "$LAYER"
+sandbox_init "$OPT"
 
 # The apps' environment, as tests/apps/catalog.rs gives it.
 LARAVEL_ENV=(--env APP_KEY=base64:bGFtYmRhLWZwbSBhcHAgc3VpdGUga2V5IDMyYnl0ZXM=)
@@ -65,8 +62,8 @@ for app in laravel symfony; do
 done
 [ ! -d "$WORK/symfony-precompiled/var" ] || { echo "cold-apps: $APPS/symfony already has var/" >&2; exit 1; }
 [ ! -d "$WORK/laravel-precompiled/storage" ] || { echo "cold-apps: $APPS/laravel already has storage/" >&2; exit 1; }
-"$HERE/precompile.sh" "$WORK/opt" "$WORK/symfony-precompiled" "${SYMFONY_ENV[@]}" --symfony
-"$HERE/precompile.sh" "$WORK/opt" "$WORK/laravel-precompiled" "${LARAVEL_ENV[@]}" --laravel
+"$HERE/precompile.sh" "$OPT" "$WORK/symfony-precompiled" "${SYMFONY_ENV[@]}" --symfony
+"$HERE/precompile.sh" "$OPT" "$WORK/laravel-precompiled" "${LARAVEL_ENV[@]}" --laravel
 # The framework's caches alone (opcache compiles everything at the first request, as without precompiling).
 for app in laravel symfony; do
   cp -a "$WORK/$app-precompiled" "$WORK/$app-framework"

@@ -25,27 +25,24 @@ for tool in bwrap setpriv unzip python3 readelf; do
   command -v "$tool" > /dev/null || { echo "ext-cost: $tool is missing (see layer-build/ci.sh for the packages)" >&2; exit 1; }
 done
 
-WORK=$(mktemp -d)
-cleanup() { rm -rf "$WORK"; }
-trap cleanup EXIT
-chmod 755 "$WORK"
-unzip -q "$ZIP" -d "$WORK/opt"
+. "$HERE/sandbox.sh"
+sandbox_workdir
+sandbox_unpack "$ZIP"
 # The test app's page, without its php/conf.d (which enables optional extensions for test-layer.sh).
 mkdir -p "$WORK/task"
 cp -r "$HERE/test-app/public" "$WORK/task/"
 chmod -R a+rX "$WORK/task"
-. "$HERE/sandbox.sh"
-sandbox_init "$WORK/opt"
+sandbox_init "$OPT"
 [ "$SANDBOX_EMULATION" = none ] || { echo "ext-cost: measure a layer of this host's architecture" >&2; exit 1; }
 
-INI=$WORK/opt/php-ini/conf.d/00-layer.ini
+INI=$OPT/php-ini/conf.d/00-layer.ini
 cp "$INI" "$WORK/layer.ini"
 # What every configuration keeps: extension_dir and the CA bundle settings, no extension.
 grep -vE '^(zend_)?extension=' "$WORK/layer.ini" > "$WORK/base.ini"
 LAYER_DEFAULT=$(grep -oP '^(zend_)?extension=\K\S+' "$WORK/layer.ini" | paste -sd,)
 
 # The configurations, one per line: NAME BASE EXTS (BASE: the configuration whose time is subtracted).
-python3 - "$WORK/opt/lib/php/extensions" "$LAYER_DEFAULT" "${EXT_SETS:-}" > "$WORK/configs.txt" <<'EOF'
+python3 - "$OPT/lib/php/extensions" "$LAYER_DEFAULT" "${EXT_SETS:-}" > "$WORK/configs.txt" <<'EOF'
 import os, sys
 shipped = sorted(f[:-3] for f in os.listdir(sys.argv[1]) if f.endswith(".so"))
 # What an extension needs loaded before it (PHP refuses to start it otherwise).

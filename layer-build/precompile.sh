@@ -48,18 +48,9 @@ for tool in bwrap python3; do
   command -v "$tool" > /dev/null || { echo "precompile: $tool is missing (apt-get install bubblewrap python3)" >&2; exit 1; }
 done
 
-WORK=$(mktemp -d)
-cleanup() { rm -rf "$WORK"; }
-trap cleanup EXIT
-chmod 755 "$WORK"
-if [ -d "$LAYER" ]; then
-  OPT=$LAYER
-else
-  command -v unzip > /dev/null || { echo "precompile: unzip is missing" >&2; exit 1; }
-  unzip -q "$LAYER" -d "$WORK/opt"
-  OPT=$WORK/opt
-fi
 . "$HERE/sandbox.sh"
+sandbox_workdir
+sandbox_unpack "$LAYER"
 sandbox_init "$OPT"
 SANDBOX_USER=self          # the app's owner writes the caches into it
 SANDBOX_HANDLER=$HANDLER

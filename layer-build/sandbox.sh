@@ -2,6 +2,9 @@
 # precompile.sh, cold-app.sh): the bubblewrap command line that gives a process what Lambda gives a custom
 # runtime and nothing else.
 #
+#   sandbox_workdir             makes WORK, a scratch directory the sandbox user can reach, removed on exit
+#   sandbox_unpack LAYER        sets OPT to the layer: LAYER itself if it is a directory, else the zip
+#                               unpacked into $WORK/opt
 #   sandbox_init OPT_DIR        the unpacked layer (bound read-only at /opt); sets LAYER_ARCH and how to run
 #                               its binaries on this host (natively, through binfmt_misc, or qemu called
 #                               explicitly: SANDBOX_EMULATION=none|binfmt|explicit)
@@ -14,6 +17,22 @@
 #
 # Needs: bubblewrap, setpriv (util-linux), unprivileged user namespaces; for a foreign architecture
 # qemu-user-static.
+
+sandbox_workdir() {
+  WORK=$(mktemp -d)
+  trap 'rm -rf "$WORK"' EXIT
+  chmod 755 "$WORK"                    # the sandbox user must reach the bind sources
+}
+
+sandbox_unpack() {
+  if [ -d "$1" ]; then
+    OPT=$1
+    return
+  fi
+  command -v unzip > /dev/null || { echo "$(basename "$0"): unzip is missing (apt-get install unzip)" >&2; return 1; }
+  unzip -q "$1" -d "$WORK/opt"
+  OPT=$WORK/opt
+}
 
 sandbox_init() {
   SANDBOX_OPT=$1

@@ -25,10 +25,8 @@ COLD_RUNS=${COLD_RUNS:-5}
 LAYER_PHP=""
 if [[ $(basename "$ZIP") =~ php([0-9])([0-9]+) ]]; then LAYER_PHP="${BASH_REMATCH[1]}.${BASH_REMATCH[2]}."; fi
 
-WORK=$(mktemp -d)
-cleanup() { rm -rf "$WORK"; }
-trap cleanup EXIT
-chmod 755 "$WORK"                      # the sandbox user must reach the bind sources
+. "$HERE/sandbox.sh"
+sandbox_workdir
 
 RESULTS=$WORK/checks.txt
 : > "$RESULTS"
@@ -60,7 +58,6 @@ fi
 cp -r "$HERE/test-app" "$WORK/task"
 chmod -R a+rX "$WORK/task"
 
-. "$HERE/sandbox.sh"
 sandbox_init "$WORK/opt"
 # Under qemu everything takes 5-10 times longer: so do the time limits.
 SLOW=1
