@@ -156,8 +156,9 @@ impl Params {
         let path = percent_encode(path.as_bytes(), URI_UNSAFE);
         let query_len = if query.is_empty() { 0 } else { 1 + query.len() };
         let len = path.clone().map(str::len).sum::<usize>() + query_len;
-        wire::push_lengths(&mut self.0, "REQUEST_URI".len(), len);
-        self.0.extend_from_slice(b"REQUEST_URI");
+        const NAME: &str = "REQUEST_URI";
+        wire::push_lengths(&mut self.0, NAME.len(), len);
+        self.0.extend_from_slice(NAME.as_bytes());
         path.for_each(|part| self.0.extend_from_slice(part.as_bytes()));
         if !query.is_empty() {
             self.0.push(b'?');
@@ -177,8 +178,8 @@ impl Params {
                 continue;
             }
             // Two names that pass make the same variable exactly when they differ only in case.
-            let same = |h: &&Header| h.name.eq_ignore_ascii_case(&header.name);
-            if req.headers[..i].iter().any(|h| same(&h)) {
+            let same = |h: &Header| h.name.eq_ignore_ascii_case(&header.name);
+            if req.headers[..i].iter().any(same) {
                 continue;
             }
             let sep: &[u8] = if header.name.eq_ignore_ascii_case("cookie") {
@@ -186,7 +187,7 @@ impl Params {
             } else {
                 b", "
             };
-            let later = req.headers[i + 1..].iter().filter(same);
+            let later = req.headers[i + 1..].iter().filter(|h| same(h));
             let len = header.value.len()
                 + later
                     .clone()

@@ -1,6 +1,6 @@
 //! The Lambda Runtime API client. [`requests`] builds each call as a value without I/O (unit-tested);
-//! `head` parses the answers' heads; `connection` is the HTTP/1.1 exchange on one kept-alive socket; [`RuntimeApi`] is the client the
-//! invocation loop uses, one method per call.
+//! `head` parses the answers' heads, also without I/O; `connection` is the HTTP/1.1 exchange on one
+//! kept-alive socket; [`RuntimeApi`] is the client the invocation loop uses, one method per call.
 
 mod client;
 mod connection;

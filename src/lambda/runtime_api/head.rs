@@ -119,7 +119,10 @@ impl Head {
 
 impl Headers {
     /// Every value of the lines named `name` (in any case), in order.
-    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+    pub fn get_all<'a, 'n>(
+        &'a self,
+        name: &'n str,
+    ) -> impl Iterator<Item = &'a [u8]> + use<'a, 'n> {
         self.lines
             .iter()
             .filter(move |(n, _)| self.text[n.clone()].eq_ignore_ascii_case(name.as_bytes()))
@@ -128,11 +131,9 @@ impl Headers {
 
     /// The first value named `name`, when it is text.
     pub fn get(&self, name: &str) -> Option<&str> {
-        let (_, value) = self
-            .lines
-            .iter()
-            .find(|(n, _)| self.text[n.clone()].eq_ignore_ascii_case(name.as_bytes()))?;
-        std::str::from_utf8(&self.text[value.clone()]).ok()
+        self.get_all(name)
+            .next()
+            .and_then(|v| std::str::from_utf8(v).ok())
     }
 }
 

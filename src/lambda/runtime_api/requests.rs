@@ -59,28 +59,21 @@ impl Endpoint {
         })
     }
 
-    fn path(&self, call: &str) -> String {
-        self.invocation_path(call, "")
-    }
-
-    /// `…/runtime/invocation/{id}/{call}`, written into one `String` (a call per invocation).
-    fn invocation_path(&self, first: &str, rest: &str) -> String {
-        let parts = [&self.prefix, "/", VERSION, "/runtime/", first, rest];
-        let mut path = String::with_capacity(parts.iter().map(|p| p.len()).sum());
-        for part in parts {
+    /// The request target of a call: the prefix, the API version, `/runtime/`, then `parts`, written
+    /// into one `String` (a call per invocation, so no `format!` and no intermediate strings).
+    fn path(&self, parts: &[&str]) -> String {
+        let head = [self.prefix.as_str(), "/", VERSION, "/runtime/"];
+        let mut path =
+            String::with_capacity(head.iter().chain(parts).map(|p| p.len()).sum::<usize>());
+        for part in head.iter().chain(parts) {
             path.push_str(part);
         }
         path
     }
 
-    /// The path of a call about one invocation: `invocation/{id}/{call}`.
-    fn invocation_call(&self, request_id: &str, call: &str) -> String {
-        let id = segment(request_id);
-        let mut rest = String::with_capacity(id.len() + call.len() + 2);
-        for part in [id.as_ref(), "/", call] {
-            rest.push_str(part);
-        }
-        self.invocation_path("invocation/", &rest)
+    /// The target of a call about one invocation: `invocation/{id}/{call}`.
+    fn invocation_path(&self, request_id: &str, call: &str) -> String {
+        self.path(&["invocation/", &segment(request_id), "/", call])
     }
 
     /// `GET /runtime/invocation/next`: the next event (a long poll).
@@ -88,7 +81,7 @@ impl Endpoint {
         ApiRequest {
             call: "GET /invocation/next",
             method: Method::GET,
-            path: self.path("invocation/next"),
+            path: self.path(&["invocation/next"]),
             headers: Vec::new(),
             body: Bytes::new(),
             chunked: false,
@@ -100,7 +93,7 @@ impl Endpoint {
         ApiRequest {
             call: "POST /invocation/{id}/response",
             method: Method::POST,
-            path: self.invocation_call(request_id, "response"),
+            path: self.invocation_path(request_id, "response"),
             headers: vec![("Content-Type", "application/json".into())],
             body,
             chunked: false,
@@ -114,7 +107,7 @@ impl Endpoint {
         ApiRequest {
             call: "POST /invocation/{id}/response (streaming)",
             method: Method::POST,
-            path: self.invocation_call(request_id, "response"),
+            path: self.invocation_path(request_id, "response"),
             headers: vec![
                 ("Lambda-Runtime-Function-Response-Mode", "streaming".into()),
                 (
@@ -130,13 +123,13 @@ impl Endpoint {
 
     /// `POST /runtime/invocation/{id}/error`: the invocation failed.
     pub fn error_request(&self, request_id: &str, diagnostic: &Diagnostic) -> ApiRequest {
-        let path = self.invocation_call(request_id, "error");
+        let path = self.invocation_path(request_id, "error");
         failure("POST /invocation/{id}/error", path, diagnostic)
     }
 
     /// `POST /runtime/init/error`: init failed; the runtime exits next.
     pub fn init_error_request(&self, diagnostic: &Diagnostic) -> ApiRequest {
-        failure("POST /init/error", self.path("init/error"), diagnostic)
+        failure("POST /init/error", self.path(&["init/error"]), diagnostic)
     }
 
     /// `GET /runtime/restore/next` (SnapStart): init is done. Lambda takes the snapshot while this call
@@ -145,7 +138,7 @@ impl Endpoint {
         ApiRequest {
             call: "GET /restore/next",
             method: Method::GET,
-            path: self.path("restore/next"),
+            path: self.path(&["restore/next"]),
             headers: Vec::new(),
             body: Bytes::new(),
             chunked: false,
@@ -157,7 +150,7 @@ impl Endpoint {
     pub fn restore_error_request(&self, diagnostic: &Diagnostic) -> ApiRequest {
         failure(
             "POST /restore/error",
-            self.path("restore/error"),
+            self.path(&["restore/error"]),
             diagnostic,
         )
     }
